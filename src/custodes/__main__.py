@@ -1,0 +1,3 @@
+from custodes.cli.app import main
+
+main()
