@@ -17,21 +17,31 @@ from custodes.model.vocabulary import ESCALATION_SOURCES, ROLES, SCENARIOS, TARG
 class Kind(Enum):
     """How a field is parsed and stored."""
 
-    STRING = "VARCHAR"
-    TIMESTAMP = "TIMESTAMP"
-    DATE = "DATE"
-    INTEGER = "BIGINT"
-    BOOLEAN = "BOOLEAN"
-    JSON = "JSON"
-    LIST = "VARCHAR[]"
-    COUNTRY = "VARCHAR"
-    CLOCK = "VARCHAR"  # local wall-clock time HH:MM
-    TIMEZONE = "VARCHAR"  # IANA zone name
-    LANGUAGE = "VARCHAR"  # ISO 639-1
+    STRING = "string"
+    TIMESTAMP = "timestamp"
+    DATE = "date"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    JSON = "json"  # a JSON object
+    LIST = "list"  # of strings
+    COUNTRY = "country"  # ISO 3166-1 alpha-2
+    CLOCK = "clock"  # local wall-clock time HH:MM
+    TIMEZONE = "timezone"  # IANA zone name
+    LANGUAGE = "language"  # ISO 639-1
 
     @property
     def sql_type(self) -> str:
-        return self.value
+        return _SQL_TYPES.get(self, "VARCHAR")
+
+
+_SQL_TYPES: Final[dict[Kind, str]] = {
+    Kind.TIMESTAMP: "TIMESTAMP",
+    Kind.DATE: "DATE",
+    Kind.INTEGER: "BIGINT",
+    Kind.BOOLEAN: "BOOLEAN",
+    Kind.JSON: "JSON",
+    Kind.LIST: "VARCHAR[]",
+}
 
 
 @dataclass(frozen=True)

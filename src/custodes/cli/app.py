@@ -1,0 +1,61 @@
+"""The `custodes` command: one Typer app, one module per command group."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from custodes import __version__
+from custodes.cli import demo, export, ingest, simulate, status
+from custodes.errors import CustodesError
+
+app = typer.Typer(
+    name="custodes",
+    help="Custodes: integrity analytics and escalation triage for Trust & Safety teams.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(ingest.app, name="ingest")
+app.command("status")(status.status)
+app.command("export")(export.export)
+app.command("simulate")(simulate.simulate_command)
+app.command("demo")(demo.demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"custodes {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Watch the watchers: find staff misconduct, triage escalations, keep the audit trail."""
+
+
+def main() -> None:
+    """Entry point: errors Custodes raises on purpose print as one clear line, no traceback."""
+    try:
+        app(standalone_mode=False)
+    except CustodesError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        Console(stderr=True).print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors carry their own exit code
+        from click.exceptions import ClickException
+
+        if isinstance(exc, ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

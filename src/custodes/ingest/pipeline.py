@@ -1,0 +1,322 @@
+"""Validate and store Sources: one transaction per file, so a file is stored whole or not at all.
+
+Per file: stage the typed rows with their errors, quarantine the bad ones (with file, row,
+field and reason), then add the good ones — events append-only and deduplicated by
+``event_id``; directory entities (people, accounts, tickets, labels) upserted by key. A
+killed ingest leaves only whole files behind, and re-running it adds exactly what is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+
+from custodes.errors import InputError
+from custodes.ingest.source import Source, sql_string, unique_name
+from custodes.ingest.validation import SEP_ERROR, SEP_FIELD, compile_entity, quote
+from custodes.model.schema import Entity
+from custodes.store.events import EventStore
+
+ProgressFn = Callable[[str, float], None]
+
+# Quarantined raw records are kept for repair, but never so large they bloat the store.
+MAX_RAW_CHARS = 10_000
+
+
+@dataclass
+class FileResult:
+    """What happened to one file."""
+
+    file: str
+    entity: str
+    read: int = 0
+    stored: int = 0
+    duplicate: int = 0
+    quarantined: int = 0
+    error: str | None = None
+
+
+@dataclass
+class IngestReport:
+    """The summary a person or a pipeline reads at the end of an ingest."""
+
+    run_id: int
+    files: list[FileResult] = field(default_factory=list)
+
+    def total(self, name: str) -> int:
+        return sum(getattr(f, name) for f in self.files)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.error]
+
+
+def ingest_sources(
+    store: EventStore,
+    sources: Iterable[Source | InputError],
+    progress: ProgressFn | None = None,
+    *,
+    entity_label: str | None = None,
+    on_file: Callable[[FileResult], None] | None = None,
+) -> IngestReport:
+    """Ingest every Source; an InputError in the list is recorded as a failed file.
+
+    A failed file never stops the others: the report lists it, and the caller decides the
+    exit status.
+    """
+    sources = list(sources)
+    label = entity_label or ",".join(
+        sorted({s.entity.name for s in sources if isinstance(s, Source)})
+    )
+    run_id = _start_run(store, label, len(sources))
+    report = IngestReport(run_id)
+    try:
+        for source in sources:
+            if isinstance(source, InputError):
+                failed = FileResult(source.file or "?", label, error=str(source))
+                report.files.append(failed)
+                if on_file is not None:
+                    on_file(failed)
+                continue
+            try:
+                result = _ingest_one(store, source, run_id, progress)
+            except InputError as exc:
+                result = FileResult(source.file, source.entity.name, error=str(exc))
+            report.files.append(result)
+            if on_file is not None:
+                on_file(result)
+    except BaseException as exc:
+        _finish_run(store, report, "failed", repr(exc))
+        raise
+    _finish_run(store, report, "failed" if report.failed else "completed", None)
+    return report
+
+
+def _start_run(store: EventStore, entity: str, files: int) -> int:
+    # A writer that finds a run still "running" knows its process died: DuckDB admits
+    # one writing process at a time.
+    store.execute(
+        "UPDATE ingest_runs SET status = 'interrupted' WHERE status = 'running'"
+    )
+    run_id = int(store.fetch_value("SELECT nextval('run_ids')"))
+    store.execute(
+        "INSERT INTO ingest_runs (run_id, entity, started_at, status, files) "
+        "VALUES (?, ?, ?, 'running', ?)",
+        [run_id, entity, _now(), files],
+    )
+    return run_id
+
+
+def _finish_run(store: EventStore, report: IngestReport, status: str, error: str | None) -> None:
+    store.execute(
+        "UPDATE ingest_runs SET finished_at = ?, status = ?, \"read\" = ?, stored = ?, "
+        "duplicate = ?, quarantined = ?, failed_files = ?, error = ? WHERE run_id = ?",
+        [
+            _now(),
+            status,
+            report.total("read"),
+            report.total("stored"),
+            report.total("duplicate"),
+            report.total("quarantined"),
+            len(report.failed),
+            error or "; ".join(f.error or "" for f in report.failed)[:10_000] or None,
+            report.run_id,
+        ],
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _ingest_one(
+    store: EventStore, source: Source, run_id: int, progress: ProgressFn | None
+) -> FileResult:
+    entity = source.entity
+    try:
+        columns = dict(store.columns(f"SELECT * FROM ({source.relation_sql})"))
+    except duckdb.Error as exc:
+        raise InputError(f"cannot be read: {_first_line(exc)}", file=source.file) from exc
+    present = {c.strip().lower() for c in columns}
+    for name in entity.required:
+        if name not in present:
+            raise InputError(
+                f"missing required column '{name}' (columns found: {', '.join(columns) or 'none'})",
+                file=source.file,
+                field=name,
+            )
+    compiled = compile_entity(entity, columns)
+    stage = unique_name("stage")
+    select = ", ".join(f"{expr} AS {quote(name)}" for name, expr in compiled.values.items())
+    stage_sql = (
+        f"CREATE TEMP TABLE {stage} AS SELECT src._ord AS _ord, {select}, "
+        f"{compiled.error} AS _err, "
+        f"CASE WHEN _err IS NOT NULL THEN left(CAST(to_json(src) AS VARCHAR), {MAX_RAW_CHARS}) "
+        f"END AS _raw FROM ({source.relation_sql}) src"
+    )
+    result = FileResult(source.file, entity.name)
+    try:
+        with store.transaction():
+            try:
+                if progress is not None:
+                    store.execute_with_progress(
+                        stage_sql, lambda frac: progress(source.file, frac)
+                    )
+                else:
+                    store.execute(stage_sql)
+            except duckdb.Error as exc:
+                raise InputError(f"cannot be read: {_first_line(exc)}", file=source.file) from exc
+            _derive_event_ids(store, stage, entity)
+            result.quarantined = _quarantine(store, source, stage, run_id)
+            good = int(store.fetch_value(f"SELECT count(*) FROM {stage} WHERE _err IS NULL"))
+            rejected_rows = _rejected_rows(store, source)
+            result.read = good + rejected_rows + int(
+                store.fetch_value(f"SELECT count(*) FROM {stage} WHERE _err IS NOT NULL")
+            )
+            if entity.append_only:
+                result.stored = _append(store, stage, entity, run_id)
+            else:
+                result.stored = _upsert(store, stage, entity, run_id)
+            result.duplicate = good - result.stored
+            store.execute(
+                "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    run_id,
+                    entity.name,
+                    source.file,
+                    result.read,
+                    result.stored,
+                    result.duplicate,
+                    result.quarantined,
+                    _now(),
+                ],
+            )
+    finally:
+        store.execute(f"DROP TABLE IF EXISTS {stage}")
+        for table in (source.rejects_table, source.rejects_scan):
+            if table:
+                store.execute(f"DROP TABLE IF EXISTS {quote(table)}")
+    return result
+
+
+def _derive_event_ids(store: EventStore, stage: str, entity: Entity) -> None:
+    """Rows without an id get one from a hash of their contract fields, so re-ingesting the
+    same data (even converted from CSV to Parquet) derives the same ids and adds nothing."""
+    if entity.name != "events":
+        return
+    parts = ", ".join(
+        f"coalesce(CAST({quote(f.name)} AS VARCHAR), '')" for f in entity.fields if f.name != "event_id"
+    )
+    store.execute(
+        f"UPDATE {stage} SET event_id = 'h-' || left(md5(concat_ws(chr(31), {parts})), 24) "
+        "WHERE event_id IS NULL AND _err IS NULL"
+    )
+
+
+def _quarantine(store: EventStore, source: Source, stage: str, run_id: int) -> int:
+    """Record every problem (one quarantine row per row and field); return the bad rows."""
+    row_expr = "s._ord"
+    joins = ""
+    count = 0
+    if source.rejects_table:
+        # The reader skipped broken records, so _ord counts only the records it emitted;
+        # shift each position past the broken records before it to get the file's row.
+        gaps = unique_name("gaps")
+        store.execute(
+            f"CREATE TEMP TABLE {gaps} AS SELECT g, max(n) AS n FROM ("
+            f"SELECT line - {source.header_lines} - row_number() OVER (ORDER BY line) AS g, "
+            f"row_number() OVER (ORDER BY line) AS n "
+            f"FROM (SELECT DISTINCT line FROM {quote(source.rejects_table)})) GROUP BY g"
+        )
+        joins = f"ASOF LEFT JOIN {gaps} gp ON s._ord > gp.g"
+        row_expr = "s._ord + coalesce(gp.n, 0)"
+        count += _rejected_rows(store, source)
+        _insert_quarantine(
+            store,
+            f"SELECT line - {source.header_lines} AS row, coalesce(column_name, 'record') AS field, "
+            "lower(replace(error_type, '_', ' ')) || ': ' || left(error_message, 300) AS reason, "
+            f"left(csv_line, {MAX_RAW_CHARS}) AS raw FROM {quote(source.rejects_table)}",
+            source,
+            run_id,
+        )
+    _insert_quarantine(
+        store,
+        f"SELECT row, split_part(e, {SEP_FIELD}, 1) AS field, split_part(e, {SEP_FIELD}, 2) "
+        f"AS reason, raw FROM (SELECT {row_expr} AS row, "
+        f"unnest(string_split(s._err, {SEP_ERROR})) AS e, s._raw AS raw "
+        f"FROM {stage} s {joins} WHERE s._err IS NOT NULL)",
+        source,
+        run_id,
+    )
+    count += int(store.fetch_value(f"SELECT count(*) FROM {stage} WHERE _err IS NOT NULL"))
+    return count
+
+
+def _insert_quarantine(store: EventStore, select: str, source: Source, run_id: int) -> None:
+    """Quarantine rows not already there: re-ingesting a file must not repeat its problems."""
+    store.execute(
+        "INSERT INTO quarantine SELECT ?, ?, ?, q.row, q.field, q.reason, q.raw, ? "
+        f"FROM ({select}) q WHERE NOT EXISTS (SELECT 1 FROM quarantine x WHERE x.entity = ? "
+        "AND x.file = ? AND x.row = q.row AND x.field = q.field AND x.reason = q.reason)",
+        [run_id, source.entity.name, source.file, _now(), source.entity.name, source.file],
+    )
+
+
+def _rejected_rows(store: EventStore, source: Source) -> int:
+    if not source.rejects_table:
+        return 0
+    return int(
+        store.fetch_value(f"SELECT count(DISTINCT line) FROM {quote(source.rejects_table)}")
+    )
+
+
+def _columns(entity: Entity) -> str:
+    return ", ".join(quote(n) for n in entity.names)
+
+
+def _append(store: EventStore, stage: str, entity: Entity, run_id: int) -> int:
+    """Insert new events only; ordered by time so DuckDB's zone maps prune time ranges."""
+    cols = _columns(entity)
+    before = int(store.fetch_value("SELECT count(*) FROM events"))
+    store.execute(
+        f"INSERT INTO events ({cols}, run_id) "
+        f"SELECT {cols}, {int(run_id)} FROM {stage} s "
+        "WHERE s._err IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id) "
+        "QUALIFY row_number() OVER (PARTITION BY s.event_id ORDER BY s._ord) = 1 "
+        "ORDER BY ts, actor_id"
+    )
+    return int(store.fetch_value("SELECT count(*) FROM events")) - before
+
+
+def _upsert(store: EventStore, stage: str, entity: Entity, run_id: int) -> int:
+    """Directory records: the last row for a key wins; identical rows count as duplicates."""
+    cols = _columns(entity)
+    table = quote(entity.name)
+    key = " AND ".join(f"t.{quote(k)} = g.{quote(k)}" for k in entity.key)
+    same = " AND ".join(
+        f"t.{quote(n)} IS NOT DISTINCT FROM g.{quote(n)}" for n in entity.names
+    )
+    good = unique_name("good")
+    store.execute(
+        f"CREATE TEMP TABLE {good} AS SELECT {cols} FROM {stage} s WHERE s._err IS NULL "
+        f"QUALIFY row_number() OVER (PARTITION BY {', '.join(quote(k) for k in entity.key)} "
+        "ORDER BY s._ord DESC) = 1"
+    )
+    try:
+        store.execute(
+            f"DELETE FROM {good} g WHERE EXISTS (SELECT 1 FROM {table} t WHERE {same})"
+        )
+        store.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {good} g WHERE {key})")
+        store.execute(f"INSERT INTO {table} ({cols}, run_id) SELECT {cols}, {int(run_id)} FROM {good}")
+        return int(store.fetch_value(f"SELECT count(*) FROM {good}"))
+    finally:
+        store.execute(f"DROP TABLE IF EXISTS {good}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,50 @@
+"""The event store's tables, derived from the contract schema, and their migrations.
+
+Migrations are an ordered list of statements; ``meta.schema_version`` records how many
+have run, so an old store is brought forward on open and never rebuilt.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from custodes.model.schema import INGESTIBLE, Entity
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def entity_table(entity: Entity) -> str:
+    cols = [
+        f"{_quote(f.name)} {f.kind.sql_type}{' NOT NULL' if f.required else ''}"
+        for f in entity.fields
+    ]
+    if entity.name == "events":
+        cols[0] = '"event_id" VARCHAR NOT NULL'  # derived when the input has none
+    cols.append("run_id BIGINT")
+    return f"CREATE TABLE IF NOT EXISTS {_quote(entity.name)} ({', '.join(cols)})"
+
+
+MIGRATIONS: Final[tuple[str, ...]] = (
+    *(entity_table(e) for e in INGESTIBLE.values()),
+    """CREATE TABLE IF NOT EXISTS quarantine (
+        run_id BIGINT, entity VARCHAR, file VARCHAR, "row" BIGINT, field VARCHAR,
+        reason VARCHAR, raw VARCHAR, quarantined_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS ingest_runs (
+        run_id BIGINT PRIMARY KEY, entity VARCHAR, started_at TIMESTAMP,
+        finished_at TIMESTAMP, status VARCHAR, files BIGINT, "read" BIGINT, stored BIGINT,
+        duplicate BIGINT, quarantined BIGINT, failed_files BIGINT, error VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS ingest_files (
+        run_id BIGINT, entity VARCHAR, file VARCHAR, "read" BIGINT, stored BIGINT,
+        duplicate BIGINT, quarantined BIGINT, committed_at TIMESTAMP)""",
+    "CREATE SEQUENCE IF NOT EXISTS run_ids START 1",
+)
+
+# Tables `custodes status` reports, in display order.
+STATUS_TABLES: Final[tuple[str, ...]] = (
+    *INGESTIBLE.keys(),
+    "quarantine",
+    "ingest_runs",
+    "ingest_files",
+)
