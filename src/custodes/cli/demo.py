@@ -23,7 +23,6 @@ from custodes.errors import InputError
 from custodes.ingest.reader import source_for
 from custodes.ingest.source import Source
 from custodes.model.schema import INGESTIBLE
-from custodes.simulate import SimulationConfig
 from custodes.store.events import EventStore
 from custodes.store.summary import store_summary
 
@@ -36,6 +35,8 @@ def demo(
     fmt: Format = OutputFormat.table,
 ) -> None:
     """Simulate a T&S organisation, ingest it, and summarise what the store now holds."""
+    from custodes.simulate import SimulationConfig
+
     console = Console()
     started = time.perf_counter()
     inputs = data_dir / "demo-input"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,13 +13,17 @@ from custodes.cli.options import Format
 from custodes.cli.output import OutputFormat, emit_object
 from custodes.cli.progress import progress_bar
 from custodes.errors import InputError
-from custodes.simulate import SimulationConfig, SimulationSummary, open_sink, simulate
+
+if TYPE_CHECKING:
+    from custodes.simulate import SimulationConfig, SimulationSummary
 
 SIM_FORMATS = ("parquet", "csv", "cert")
 
 
 def run_simulation(config: SimulationConfig, out: Path, out_format: str) -> SimulationSummary:
     """Simulate into ``out`` with a progress bar over days; shared by demo and CLI."""
+    from custodes.simulate import open_sink, simulate
+
     if out_format not in SIM_FORMATS:
         raise InputError(f"--out-format must be one of {', '.join(SIM_FORMATS)}, not {out_format!r}")
     out.mkdir(parents=True, exist_ok=True)
@@ -54,6 +58,8 @@ def simulate_command(
         first = date.fromisoformat(start)
     except ValueError as exc:
         raise InputError(f"--start must be a date like 2026-01-05, not {start!r}") from exc
+    from custodes.simulate import SimulationConfig
+
     try:
         config = SimulationConfig(
             staff=staff, days=days, seed=seed, start=first, insider_fraction=insider_fraction

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import duckdb
+import pyarrow as pa
 
 from custodes.errors import InputError
 from custodes.ingest.source import Source, sql_string, unique_name
@@ -151,11 +152,13 @@ def _ingest_one(
     compiled = compile_entity(entity, columns)
     stage = unique_name("stage")
     select = ", ".join(f"{expr} AS {quote(name)}" for name, expr in compiled.values.items())
+    # The raw record is serialised only for bad rows, in an outer query, so good rows pay
+    # nothing for it.
     stage_sql = (
-        f"CREATE TEMP TABLE {stage} AS SELECT src._ord AS _ord, {select}, "
-        f"{compiled.error} AS _err, "
-        f"CASE WHEN _err IS NOT NULL THEN left(CAST(to_json(src) AS VARCHAR), {MAX_RAW_CHARS}) "
-        f"END AS _raw FROM ({source.relation_sql}) src"
+        f"CREATE TEMP TABLE {stage} AS SELECT q.* EXCLUDE (_src), CASE WHEN q._err IS NOT NULL "
+        f"THEN left(CAST(to_json(q._src) AS VARCHAR), {MAX_RAW_CHARS}) END AS _raw FROM ("
+        f"SELECT src._ord AS _ord, {select}, {compiled.error} AS _err, src AS _src "
+        f"FROM ({source.relation_sql}) src) q"
     )
     result = FileResult(source.file, entity.name)
     try:
@@ -218,25 +221,38 @@ def _derive_event_ids(store: EventStore, stage: str, entity: Entity) -> None:
 
 def _quarantine(store: EventStore, source: Source, stage: str, run_id: int) -> int:
     """Record every problem (one quarantine row per row and field); return the bad rows."""
-    row_expr = "s._ord"
+    row_expr = f"s._ord + {source.header_lines}"
     joins = ""
     count = 0
+    has_bad = bool(store.fetch_value(f"SELECT count(*) FROM {stage} WHERE _err IS NOT NULL"))
     if source.rejects_table:
-        # The reader skipped broken records, so _ord counts only the records it emitted;
-        # shift each position past the broken records before it to get the file's row.
+        # The reader skipped broken (and blank) records, so _ord counts only the records it
+        # emitted; shift each position past the skipped lines before it.
+        skipped = unique_name("skipped")
+        store.execute(
+            f"CREATE TEMP TABLE {skipped} AS SELECT DISTINCT line FROM {quote(source.rejects_table)}"
+        )
+        if has_bad and source.blank_lines is not None:
+            blanks = list(source.blank_lines())
+            if blanks:
+                store.register(f"{skipped}_blank", pa.table({"line": pa.array(blanks, pa.int64())}))
+                store.execute(
+                    f"INSERT INTO {skipped} SELECT line FROM {skipped}_blank "
+                    f"WHERE line NOT IN (SELECT line FROM {skipped})"
+                )
+                store.unregister(f"{skipped}_blank")
         gaps = unique_name("gaps")
         store.execute(
             f"CREATE TEMP TABLE {gaps} AS SELECT g, max(n) AS n FROM ("
             f"SELECT line - {source.header_lines} - row_number() OVER (ORDER BY line) AS g, "
-            f"row_number() OVER (ORDER BY line) AS n "
-            f"FROM (SELECT DISTINCT line FROM {quote(source.rejects_table)})) GROUP BY g"
+            f"row_number() OVER (ORDER BY line) AS n FROM {skipped}) GROUP BY g"
         )
         joins = f"ASOF LEFT JOIN {gaps} gp ON s._ord > gp.g"
-        row_expr = "s._ord + coalesce(gp.n, 0)"
+        row_expr = f"s._ord + {source.header_lines} + coalesce(gp.n, 0)"
         count += _rejected_rows(store, source)
         _insert_quarantine(
             store,
-            f"SELECT line - {source.header_lines} AS row, coalesce(column_name, 'record') AS field, "
+            "SELECT line AS row, coalesce(column_name, 'record') AS field, "
             "lower(replace(error_type, '_', ' ')) || ': ' || left(error_message, 300) AS reason, "
             f"left(csv_line, {MAX_RAW_CHARS}) AS raw FROM {quote(source.rejects_table)}",
             source,

@@ -7,6 +7,7 @@ stores them, one transaction per Source.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from custodes.model.schema import Entity
@@ -32,10 +33,13 @@ class Source:
     names them (any subset, any types; unknown extra columns go to ``attrs``) plus
     ``_ord``: the 1-based position of the record among the records the reader *emitted*.
 
-    When the reader drops structurally broken records into a DuckDB rejects table
-    (``read_csv(..., store_rejects=true, rejects_table=…)``), ``rejects_table`` names it and
-    ``header_lines`` says how many lines precede the first record, so the pipeline can turn
-    ``_ord`` into the record's row number in the file and quarantine the broken ones.
+    Quarantine rows name the record by its line number in the file (header = line 1; a
+    quoted value spanning lines counts once, as DuckDB counts). When the reader drops broken
+    records into a DuckDB rejects table (``read_csv(..., store_rejects=true,
+    rejects_table=…)``), ``rejects_table`` names it and ``header_lines`` says how many lines
+    precede the first record; ``blank_lines``, when given, lists the lines the reader skipped
+    silently (only called when some row is bad). With these the pipeline turns ``_ord`` into
+    the line number.
     """
 
     entity: Entity
@@ -45,3 +49,4 @@ class Source:
     rejects_table: str | None = None
     rejects_scan: str | None = None
     header_lines: int = 1
+    blank_lines: Callable[[], Sequence[int]] | None = None

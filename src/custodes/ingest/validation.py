@@ -159,7 +159,7 @@ def _field(fld: Field, ref: str, src_type: str) -> tuple[str, str]:
             return f"CAST(to_json({ref}) AS VARCHAR)", "NULL"
         value = (
             f"CASE WHEN json_valid({text}) THEN CASE WHEN json_type({text}) = 'OBJECT' "
-            f"THEN nullif({text}, '{{}}') END END"
+            f"THEN nullif(CAST(json({text}) AS VARCHAR), '{{}}') END END"
         )
         return _with_checks(fld, value, text, [
             (f"length({text}) > {fld.max_length}", f"'longer than {fld.max_length} characters'"),
