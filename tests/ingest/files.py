@@ -29,12 +29,14 @@ def event_rows(n: int, *, start: int = 0, actor: str = "u1") -> list[dict[str, A
     ]
 
 
-def write_csv(path: Path, rows: Sequence[Mapping[str, Any]], header: Sequence[str] | None = None) -> Path:
+def write_csv(
+    path: Path, rows: Sequence[Mapping[str, Any]], header: Sequence[str] | None = None
+) -> Path:
     import csv
 
     cols = list(header or (rows[0].keys() if rows else EVENT_HEADER))
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
+    with opener(path, "wt", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(cols)
         for r in rows:

@@ -243,11 +243,17 @@ def test_email_r62_sends_views_and_attachment_lists(store: EventStore, tmp_path:
             to="Chandler.Martin.Page@dtaa.com", cc="", bcc="",
             **{"from": "someone@boeing.com"}, activity="View", size="900", attachments="",
             content="re"),
+        # r5.x spells a received mail "Receive"
+        _ev("{receive}", "02/07/2011 12:31:00", "CMP2946", "PC-9447",
+            to="Chandler.Martin.Page@dtaa.com", cc="", bcc="",
+            **{"from": "someone@boeing.com"}, activity="Receive", size="900", attachments="",
+            content="re"),
     ])  # fmt: skip
     _ingest(store, rel)
     got = _events(store)
     send, view = got["email:{send}"], got["email:{view}"]
     assert (send["action"], view["action"]) == ("email_send", "x-email_view")
+    assert got["email:{receive}"]["action"] == "x-email_receive"
     assert send["attrs"]["attachments"] == 2
     assert send["attrs"]["attachment_bytes"] == 6000
     assert (send["attrs"]["external"], send["attrs"]["recipient_domain"]) == (True, "boeing.com")

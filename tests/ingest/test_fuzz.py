@@ -21,10 +21,14 @@ HEADER = b"event_id,ts,actor_id,action,records,attrs\n"
 
 cells = st.one_of(
     st.text(max_size=12),
-    st.sampled_from(["2026-01-05T10:00:00Z", "login", "x-thing", "12", "-1", '{"a":1}', '"', ",", "\n"]),
+    st.sampled_from(
+        ["2026-01-05T10:00:00Z", "login", "x-thing", "12", "-1", '{"a":1}', '"', ",", "\n"]
+    ),
 )
 csv_lines = st.lists(
-    st.lists(cells, min_size=0, max_size=8).map(lambda cs: ",".join(cs).encode("utf-8", "surrogatepass")),
+    st.lists(cells, min_size=0, max_size=8).map(
+        lambda cs: ",".join(cs).encode("utf-8", "surrogatepass")
+    ),
     max_size=30,
 )
 raw_bytes = st.binary(max_size=400)
@@ -78,7 +82,9 @@ def test_arbitrary_bytes_as_csv_or_jsonl(content: bytes) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 
@@ -100,9 +106,9 @@ def test_jsonl_records_never_crash_and_always_balance(records: list[dict[str, ob
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    moment=st.datetimes(
-        min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)
-    ).map(lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)),
+    moment=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)).map(
+        lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)
+    ),
     offset_minutes=st.integers(min_value=-12 * 60, max_value=14 * 60).map(lambda m: m // 15 * 15),
     with_offset=st.booleans(),
 )

@@ -34,7 +34,16 @@ def _write(path: Path, offset: int, n: int) -> None:
 
 
 def _command(data_dir: Path, files: list[Path]) -> list[str]:
-    return [sys.executable, "-m", "custodes", "ingest", "events", *map(str, files), "--data-dir", str(data_dir)]
+    return [
+        sys.executable,
+        "-m",
+        "custodes",
+        "ingest",
+        "events",
+        *map(str, files),
+        "--data-dir",
+        str(data_dir),
+    ]
 
 
 @pytest.mark.slow
@@ -71,7 +80,9 @@ def test_kill_mid_file_then_rerun_completes_exactly(tmp_path: Path) -> None:
     rerun = subprocess.run(_command(data_dir, files), capture_output=True, text=True, check=False)
     assert rerun.returncode == 0, rerun.stderr
     with EventStore.open(data_dir) as store:
-        total, distinct = store.fetch_one("SELECT count(*), count(DISTINCT event_id) FROM events") or (0, 0)
+        total, distinct = store.fetch_one(
+            "SELECT count(*), count(DISTINCT event_id) FROM events"
+        ) or (0, 0)
         statuses = [r[0] for r in store.fetch_all("SELECT status FROM ingest_runs ORDER BY run_id")]
     assert total == distinct == sum(ROWS)
     assert statuses == ["interrupted", "completed"]
@@ -95,4 +106,7 @@ def test_kill_at_any_moment_is_recoverable(tmp_path: Path, delay: float) -> None
     rerun = subprocess.run(_command(data_dir, [path]), capture_output=True, text=True, check=False)
     assert rerun.returncode == 0, rerun.stderr
     with EventStore.open(data_dir) as store:
-        assert store.fetch_one("SELECT count(*), count(DISTINCT event_id) FROM events") == (300_000, 300_000)
+        assert store.fetch_one("SELECT count(*), count(DISTINCT event_id) FROM events") == (
+            300_000,
+            300_000,
+        )

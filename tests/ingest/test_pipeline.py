@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -20,12 +21,16 @@ def _ingest(store: EventStore, path: Path, entity=EVENTS):  # type: ignore[no-un
     return ingest_sources(store, [source_for(path, entity)])
 
 
-def _quarantine(store: EventStore) -> list[tuple[object, ...]]:
-    return store.fetch_all("SELECT file, row, field, reason FROM quarantine ORDER BY file, row, field")
+def _quarantine(store: EventStore) -> list[tuple[Any, ...]]:
+    return store.fetch_all(
+        "SELECT file, row, field, reason FROM quarantine ORDER BY file, row, field"
+    )
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".jsonl", ".jsonl.gz", ".parquet"])
-def test_every_format_stores_the_same_events(store: EventStore, tmp_path: Path, suffix: str) -> None:
+def test_every_format_stores_the_same_events(
+    store: EventStore, tmp_path: Path, suffix: str
+) -> None:
     rows = event_rows(25)
     path = tmp_path / f"events{suffix}"
     if ".csv" in suffix:
@@ -42,8 +47,15 @@ def test_every_format_stores_the_same_events(store: EventStore, tmp_path: Path, 
         "duration_ms, attrs->>'queue' FROM events ORDER BY event_id"
     )
     want = sorted(
-        (r["event_id"], r["ts"], r["actor_id"], r["action"], r["target_id"], r["duration_ms"],
-         json.loads(r["attrs"])["queue"])
+        (
+            r["event_id"],
+            r["ts"],
+            r["actor_id"],
+            r["action"],
+            r["target_id"],
+            r["duration_ms"],
+            json.loads(r["attrs"])["queue"],
+        )
         for r in rows
     )
     assert sorted(got) == want
@@ -62,8 +74,10 @@ def test_rows_without_event_id_get_a_stable_derived_id_across_formats(
     store: EventStore, tmp_path: Path
 ) -> None:
     rows = [{k: v for k, v in r.items() if k != "event_id"} for r in event_rows(10)]
-    csv_path = write_csv(tmp_path / "e.csv", rows, header=[c for c in rows[0]])
-    jsonl_path = write_jsonl(tmp_path / "e.jsonl", [{**r, "attrs": json.loads(r["attrs"])} for r in rows])
+    csv_path = write_csv(tmp_path / "e.csv", rows, header=list(rows[0]))
+    jsonl_path = write_jsonl(
+        tmp_path / "e.jsonl", [{**r, "attrs": json.loads(r["attrs"])} for r in rows]
+    )
     assert _ingest(store, csv_path).total("stored") == 10
     again = _ingest(store, jsonl_path)
     assert again.total("stored") == 0
@@ -109,13 +123,17 @@ def test_bad_rows_are_quarantined_with_row_field_reason_and_good_rows_land(
     assert "country" in by_row[(7, "country")]
     assert any(row == 8 and "encoding" in reason for (row, _), reason in by_row.items())
     assert any(row == 10 and "too many columns" in reason for (row, _), reason in by_row.items())
-    stored = store.fetch_all("SELECT event_id, ts, country, duration_ms FROM events ORDER BY event_id")
+    stored = store.fetch_all(
+        "SELECT event_id, ts, country, duration_ms FROM events ORDER BY event_id"
+    )
     assert [r[0] for r in stored] == ["e1", "e8"]
     assert stored[1][1].isoformat() == "2026-01-05T08:00:00"  # +02:00 converted to UTC
     assert stored[1][2:] == ("IE", 12)
 
 
-def test_reingesting_a_bad_file_does_not_repeat_its_quarantine(store: EventStore, tmp_path: Path) -> None:
+def test_reingesting_a_bad_file_does_not_repeat_its_quarantine(
+    store: EventStore, tmp_path: Path
+) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("event_id,ts,actor_id,action\ne1,nope,u1,login\ne2,2026-01-05,u1,login\n")
     _ingest(store, path)
@@ -123,7 +141,9 @@ def test_reingesting_a_bad_file_does_not_repeat_its_quarantine(store: EventStore
     assert store.fetch_value("SELECT count(*) FROM quarantine") == 1
 
 
-def test_jsonl_broken_lines_are_quarantined_by_line_number(store: EventStore, tmp_path: Path) -> None:
+def test_jsonl_broken_lines_are_quarantined_by_line_number(
+    store: EventStore, tmp_path: Path
+) -> None:
     path = tmp_path / "e.jsonl"
     path.write_text(
         '{"ts": "2026-01-05T10:00:00Z", "actor_id": "u1", "action": "login", "extra": 7}\n'
@@ -173,11 +193,12 @@ def test_unreadable_files_fail_clearly_and_store_nothing(
 ) -> None:
     path = tmp_path / name
     path.write_bytes(content)
-    try:
-        sources = [source_for(path, EVENTS)]
-    except InputError as exc:
-        assert message in str(exc) and name in str(exc)
+    if name.endswith(".xlsx") or not content:
+        with pytest.raises(InputError, match=message) as info:
+            source_for(path, EVENTS)
+        assert name in str(info.value)
         return
+    sources = [source_for(path, EVENTS)]
     report = ingest_sources(store, sources)
     [failed] = report.failed
     assert failed.error is not None and message in failed.error and name in failed.error
@@ -217,7 +238,9 @@ def test_parquet_with_native_types_and_struct_attrs(store: EventStore, tmp_path:
 
     table = pa.table(
         {
-            "ts": pa.array([datetime(2026, 1, 5, 9, 0), datetime(2026, 1, 5, 9, 5)], pa.timestamp("us")),
+            "ts": pa.array(
+                [datetime(2026, 1, 5, 9, 0), datetime(2026, 1, 5, 9, 5)], pa.timestamp("us")
+            ),
             "actor_id": ["u1", "u2"],
             "action": ["login", "print"],
             "records": pa.array([None, 3], pa.int32()),
@@ -228,7 +251,9 @@ def test_parquet_with_native_types_and_struct_attrs(store: EventStore, tmp_path:
     path = tmp_path / "native.parquet"
     pq.write_table(table, path)
     assert _ingest(store, path).total("stored") == 2
-    rows = store.fetch_all("SELECT actor_id, records, attrs->>'queue', attrs->>'site' FROM events ORDER BY 1")
+    rows = store.fetch_all(
+        "SELECT actor_id, records, attrs->>'queue', attrs->>'site' FROM events ORDER BY 1"
+    )
     assert rows == [("u1", None, "a", "dub"), ("u2", 3, "b", "mnl")]
 
 
@@ -236,10 +261,24 @@ def test_people_upsert_updates_changed_rows_and_counts_identical_as_duplicates(
     store: EventStore, tmp_path: Path
 ) -> None:
     people = [
-        {"actor_id": "u1", "name": "Ana", "role": "moderator", "timezone": "Europe/Dublin",
-         "shift_start": "08:00", "privileged": "false", "hire_date": "2025-03-01"},
-        {"actor_id": "u2", "name": "Ben", "role": "admin", "timezone": "Asia/Manila",
-         "shift_start": "22:00", "privileged": "yes", "hire_date": "2024-11-20"},
+        {
+            "actor_id": "u1",
+            "name": "Ana",
+            "role": "moderator",
+            "timezone": "Europe/Dublin",
+            "shift_start": "08:00",
+            "privileged": "false",
+            "hire_date": "2025-03-01",
+        },
+        {
+            "actor_id": "u2",
+            "name": "Ben",
+            "role": "admin",
+            "timezone": "Asia/Manila",
+            "shift_start": "22:00",
+            "privileged": "yes",
+            "hire_date": "2024-11-20",
+        },
     ]
     path = write_csv(tmp_path / "people.csv", people)
     assert _ingest(store, path, PEOPLE).total("stored") == 2
@@ -299,7 +338,9 @@ def test_a_failed_file_leaves_the_store_as_it_was(store: EventStore, tmp_path: P
     report = _ingest(store, bad)
     assert report.failed
     assert store.fetch_all("SELECT * FROM events ORDER BY event_id") == before
-    assert store.fetch_value("SELECT status FROM ingest_runs ORDER BY run_id DESC LIMIT 1") == "failed"
+    assert (
+        store.fetch_value("SELECT status FROM ingest_runs ORDER BY run_id DESC LIMIT 1") == "failed"
+    )
 
 
 def test_line_numbers_stay_exact_after_blank_lines_and_multiline_values(

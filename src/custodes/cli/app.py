@@ -45,19 +45,7 @@ def _root(
 def main() -> None:
     """Entry point: errors Custodes raises on purpose print as one clear line, no traceback."""
     try:
-        app(standalone_mode=False)
+        app()
     except CustodesError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        Console(stderr=True).print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors carry their own exit code
-        from click.exceptions import ClickException
-
-        if isinstance(exc, ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise

@@ -50,7 +50,13 @@ def demo(
     for name, entity in INGESTIBLE.items():
         path = inputs / f"{name}.parquet"
         sources.append(source_for(path, entity))
-    report = run_ingest(data_dir, sources, fmt, "demo", console=Console(stderr=True, quiet=fmt is not OutputFormat.table))
+    report = run_ingest(
+        data_dir,
+        sources,
+        fmt,
+        "demo",
+        console=Console(stderr=True, quiet=fmt is not OutputFormat.table),
+    )
     with EventStore.open(data_dir, read_only=True) as store:
         summary = store_summary(store)
     elapsed = time.perf_counter() - started
@@ -94,12 +100,15 @@ def _print_summary(
         assert isinstance(rows, list)
         table = Table(title=title)
         for c in cols:
-            table.add_column(c, justify="right" if c in ("staff", "events", "actors", "insiders") else "left")
+            table.add_column(
+                c, justify="right" if c in ("staff", "events", "actors", "insiders") else "left"
+            )
         for r in rows:
             table.add_row(*[f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols])
         console.print(table)
     console.print(
-        f"Done in {elapsed:.0f} s. Inputs are in {inputs}; the store is {data_dir / 'events.duckdb'}.\n"
+        f"Done in {elapsed:.0f} s. Inputs are in {inputs}; "
+        f"the store is {data_dir / 'events.duckdb'}.\n"
         f"Next: [bold]custodes status --data-dir {data_dir}[/] · "
         f"[bold]custodes export --data-dir {data_dir} --out exported/[/]"
     )

@@ -24,7 +24,9 @@ app = typer.Typer(help="Load data into the event store (idempotent: re-running a
 Paths = Annotated[list[str], typer.Argument(help="Files, folders or glob patterns.")]
 FileFormat = Annotated[
     str | None,
-    typer.Option("--format-in", help=f"Input format when the extension does not say: {', '.join(FORMATS)}."),
+    typer.Option(
+        "--format-in", help=f"Input format when the extension does not say: {', '.join(FORMATS)}."
+    ),
 ]
 
 
@@ -41,7 +43,10 @@ def run_ingest(
     total = float(sum(sizes.values())) or 1.0
     done = 0.0
     settings = load_settings(data_dir=data_dir)
-    with EventStore.open(data_dir, settings=settings) as store, progress_bar(total, f"ingest {label}") as bar:
+    with (
+        EventStore.open(data_dir, settings=settings) as store,
+        progress_bar(total, f"ingest {label}") as bar,
+    ):
 
         def on_progress(file: str, fraction: float) -> None:
             bar.update(done + fraction * sizes.get(file, 1), f"ingest {Path(file).name}")
@@ -55,8 +60,9 @@ def run_ingest(
                     console.print(f"[red]✗[/] {result.error}", highlight=False)
                 else:
                     console.print(
-                        f"[green]✓[/] {result.file}: read {result.read:,}, stored {result.stored:,}, "
-                        f"duplicate {result.duplicate:,}, quarantined {result.quarantined:,}",
+                        f"[green]✓[/] {result.file}: read {result.read:,}, "
+                        f"stored {result.stored:,}, duplicate {result.duplicate:,}, "
+                        f"quarantined {result.quarantined:,}",
                         highlight=False,
                     )
 
@@ -103,7 +109,9 @@ def _entity_command(entity_name: str) -> None:
         fmt: Format = OutputFormat.table,
     ) -> None:
         if file_format is not None and file_format not in FORMATS:
-            raise InputError(f"--format-in must be one of {', '.join(FORMATS)}, not {file_format!r}")
+            raise InputError(
+                f"--format-in must be one of {', '.join(FORMATS)}, not {file_format!r}"
+            )
         sources: list[Source | InputError] = []
         for path in expand(paths):
             try:
@@ -126,7 +134,10 @@ def cert(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     fmt: Format = OutputFormat.table,
 ) -> None:
-    """Ingest a CMU CERT insider-threat release: logs as events, LDAP as people, answers as labels."""
+    """Ingest a CMU CERT insider-threat release.
+
+    Logs become events, LDAP snapshots people, the answer key labels.
+    """
     from custodes.ingest.cert import cert_sources
 
     sources: list[Source | InputError] = list(cert_sources(directory))

@@ -11,14 +11,14 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -56,7 +56,9 @@ def emit(
     """Write records to stdout in the chosen format."""
     cols = list(columns) if columns else (list(records[0].keys()) if records else [])
     if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps([_plain(dict(r)) for r in records], ensure_ascii=False, indent=2))
+        sys.stdout.write(
+            json.dumps([_plain(dict(r)) for r in records], ensure_ascii=False, indent=2)
+        )
         sys.stdout.write("\n")
     elif fmt is OutputFormat.jsonl:
         for r in records:
@@ -83,7 +85,7 @@ def emit_object(obj: Mapping[str, Any], fmt: OutputFormat) -> None:
         indent = 2 if fmt is OutputFormat.json else None
         sys.stdout.write(json.dumps(_plain(dict(obj)), ensure_ascii=False, indent=indent) + "\n")
         return
-    rows = []
+    rows: list[dict[str, Any]] = []
     for key, value in obj.items():
         if isinstance(value, Mapping):
             rows.extend({"name": f"{key}.{k}", "value": v} for k, v in value.items())

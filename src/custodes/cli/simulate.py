@@ -25,7 +25,9 @@ def run_simulation(config: SimulationConfig, out: Path, out_format: str) -> Simu
     from custodes.simulate import open_sink, simulate
 
     if out_format not in SIM_FORMATS:
-        raise InputError(f"--out-format must be one of {', '.join(SIM_FORMATS)}, not {out_format!r}")
+        raise InputError(
+            f"--out-format must be one of {', '.join(SIM_FORMATS)}, not {out_format!r}"
+        )
     out.mkdir(parents=True, exist_ok=True)
     sink = open_sink(out_format, out)
     try:
@@ -41,9 +43,7 @@ def simulate_command(
     staff: Annotated[int, typer.Option(help="Number of staff members.")] = 300,
     days: Annotated[int, typer.Option(help="Number of simulated days.")] = 60,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same files.")] = 7,
-    start: Annotated[
-        str, typer.Option(help="First simulated day (YYYY-MM-DD).")
-    ] = "2026-01-05",
+    start: Annotated[str, typer.Option(help="First simulated day (YYYY-MM-DD).")] = "2026-01-05",
     insider_fraction: Annotated[
         float, typer.Option(help="Share of staff who misbehave (ground truth in labels).")
     ] = 0.04,

@@ -94,7 +94,7 @@ EVENT_FILES: Final = ("logon", "device", "file", "email", "http")
 SCENARIO_FAMILIES: Final[dict[int, str]] = {
     1: "data_exfiltration",
     2: "data_exfiltration",
-    3: "privilege_abuse",
+    3: "data_exfiltration",
     4: "data_exfiltration",
     5: "data_exfiltration",
 }

@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from custodes.errors import InputError
-from custodes.ingest.source import Source, sql_string, unique_name
+from custodes.ingest.source import Source, unique_name
 from custodes.ingest.validation import SEP_ERROR, SEP_FIELD, compile_entity, quote
 from custodes.model.schema import Entity
 from custodes.store.events import EventStore
@@ -99,9 +99,7 @@ def ingest_sources(
 def _start_run(store: EventStore, entity: str, files: int) -> int:
     # A writer that finds a run still "running" knows its process died: DuckDB admits
     # one writing process at a time.
-    store.execute(
-        "UPDATE ingest_runs SET status = 'interrupted' WHERE status = 'running'"
-    )
+    store.execute("UPDATE ingest_runs SET status = 'interrupted' WHERE status = 'running'")
     run_id = int(store.fetch_value("SELECT nextval('run_ids')"))
     store.execute(
         "INSERT INTO ingest_runs (run_id, entity, started_at, status, files) "
@@ -113,7 +111,7 @@ def _start_run(store: EventStore, entity: str, files: int) -> int:
 
 def _finish_run(store: EventStore, report: IngestReport, status: str, error: str | None) -> None:
     store.execute(
-        "UPDATE ingest_runs SET finished_at = ?, status = ?, \"read\" = ?, stored = ?, "
+        'UPDATE ingest_runs SET finished_at = ?, status = ?, "read" = ?, stored = ?, '
         "duplicate = ?, quarantined = ?, failed_files = ?, error = ? WHERE run_id = ?",
         [
             _now(),
@@ -165,9 +163,7 @@ def _ingest_one(
         with store.transaction():
             try:
                 if progress is not None:
-                    store.execute_with_progress(
-                        stage_sql, lambda frac: progress(source.file, frac)
-                    )
+                    store.execute_with_progress(stage_sql, lambda frac: progress(source.file, frac))
                 else:
                     store.execute(stage_sql)
             except duckdb.Error as exc:
@@ -176,8 +172,10 @@ def _ingest_one(
             result.quarantined = _quarantine(store, source, stage, run_id)
             good = int(store.fetch_value(f"SELECT count(*) FROM {stage} WHERE _err IS NULL"))
             rejected_rows = _rejected_rows(store, source)
-            result.read = good + rejected_rows + int(
-                store.fetch_value(f"SELECT count(*) FROM {stage} WHERE _err IS NOT NULL")
+            result.read = (
+                good
+                + rejected_rows
+                + int(store.fetch_value(f"SELECT count(*) FROM {stage} WHERE _err IS NOT NULL"))
             )
             if entity.append_only:
                 result.stored = _append(store, stage, entity, run_id)
@@ -211,7 +209,9 @@ def _derive_event_ids(store: EventStore, stage: str, entity: Entity) -> None:
     if entity.name != "events":
         return
     parts = ", ".join(
-        f"coalesce(CAST({quote(f.name)} AS VARCHAR), '')" for f in entity.fields if f.name != "event_id"
+        f"coalesce(CAST({quote(f.name)} AS VARCHAR), '')"
+        for f in entity.fields
+        if f.name != "event_id"
     )
     store.execute(
         f"UPDATE {stage} SET event_id = 'h-' || left(md5(concat_ws(chr(31), {parts})), 24) "
@@ -229,9 +229,8 @@ def _quarantine(store: EventStore, source: Source, stage: str, run_id: int) -> i
         # The reader skipped broken (and blank) records, so _ord counts only the records it
         # emitted; shift each position past the skipped lines before it.
         skipped = unique_name("skipped")
-        store.execute(
-            f"CREATE TEMP TABLE {skipped} AS SELECT DISTINCT line FROM {quote(source.rejects_table)}"
-        )
+        rejects = quote(source.rejects_table)
+        store.execute(f"CREATE TEMP TABLE {skipped} AS SELECT DISTINCT line FROM {rejects}")
         if has_bad and source.blank_lines is not None:
             blanks = list(source.blank_lines())
             if blanks:
@@ -284,9 +283,7 @@ def _insert_quarantine(store: EventStore, select: str, source: Source, run_id: i
 def _rejected_rows(store: EventStore, source: Source) -> int:
     if not source.rejects_table:
         return 0
-    return int(
-        store.fetch_value(f"SELECT count(DISTINCT line) FROM {quote(source.rejects_table)}")
-    )
+    return int(store.fetch_value(f"SELECT count(DISTINCT line) FROM {quote(source.rejects_table)}"))
 
 
 def _columns(entity: Entity) -> str:
@@ -313,9 +310,7 @@ def _upsert(store: EventStore, stage: str, entity: Entity, run_id: int) -> int:
     cols = _columns(entity)
     table = quote(entity.name)
     key = " AND ".join(f"t.{quote(k)} = g.{quote(k)}" for k in entity.key)
-    same = " AND ".join(
-        f"t.{quote(n)} IS NOT DISTINCT FROM g.{quote(n)}" for n in entity.names
-    )
+    same = " AND ".join(f"t.{quote(n)} IS NOT DISTINCT FROM g.{quote(n)}" for n in entity.names)
     good = unique_name("good")
     store.execute(
         f"CREATE TEMP TABLE {good} AS SELECT {cols} FROM {stage} s WHERE s._err IS NULL "
@@ -323,11 +318,11 @@ def _upsert(store: EventStore, stage: str, entity: Entity, run_id: int) -> int:
         "ORDER BY s._ord DESC) = 1"
     )
     try:
-        store.execute(
-            f"DELETE FROM {good} g WHERE EXISTS (SELECT 1 FROM {table} t WHERE {same})"
-        )
+        store.execute(f"DELETE FROM {good} g WHERE EXISTS (SELECT 1 FROM {table} t WHERE {same})")
         store.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {good} g WHERE {key})")
-        store.execute(f"INSERT INTO {table} ({cols}, run_id) SELECT {cols}, {int(run_id)} FROM {good}")
+        store.execute(
+            f"INSERT INTO {table} ({cols}, run_id) SELECT {cols}, {int(run_id)} FROM {good}"
+        )
         return int(store.fetch_value(f"SELECT count(*) FROM {good}"))
     finally:
         store.execute(f"DROP TABLE IF EXISTS {good}")

@@ -3,7 +3,6 @@ the file as DuckDB SQL. DuckDB reads, decompresses and parallelises; we only say
 
 from __future__ import annotations
 
-import glob
 import gzip
 from pathlib import Path
 from typing import Final
@@ -41,7 +40,9 @@ def expand(paths: list[str]) -> list[Path]:
         elif path.exists():
             found.append(path)
         elif any(ch in raw for ch in "*?["):
-            matches = sorted(Path(m) for m in glob.glob(raw, recursive=True) if Path(m).is_file())
+            anchor = Path(raw).anchor or "."
+            pattern = str(Path(raw).relative_to(anchor)) if Path(raw).is_absolute() else raw
+            matches = sorted(p for p in Path(anchor).glob(pattern) if p.is_file())
             if not matches:
                 raise InputError("no file matches this pattern", file=raw)
             found.extend(matches)
@@ -91,7 +92,9 @@ def source_for(path: Path, entity: Entity, forced_format: str | None = None) -> 
 def _csv(path: Path, entity: Entity, size: int, delim: str) -> Source:
     header = _first_line(path)
     if not header.strip():
-        raise InputError("the first line is empty; a CSV file starts with its header row", file=path)
+        raise InputError(
+            "the first line is empty; a CSV file starts with its header row", file=path
+        )
     rejects, scan = unique_name("rejects"), unique_name("reject_scans")
     sql = (
         f"SELECT *, ordinality AS _ord FROM read_csv({sql_string(str(path))}, header = true, "
@@ -101,7 +104,13 @@ def _csv(path: Path, entity: Entity, size: int, delim: str) -> Source:
         f"rejects_scan = {sql_string(scan)}, rejects_limit = 0) WITH ORDINALITY"
     )
     return Source(
-        entity, str(path), sql, size, rejects, scan, header_lines=1,
+        entity,
+        str(path),
+        sql,
+        size,
+        rejects,
+        scan,
+        header_lines=1,
         blank_lines=lambda: csv_blank_lines(path, delim),
     )
 

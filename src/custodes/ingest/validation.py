@@ -78,26 +78,48 @@ def _field(fld: Field, ref: str, src_type: str) -> tuple[str, str]:
     kind = fld.kind
     if kind in (Kind.STRING, Kind.COUNTRY, Kind.CLOCK, Kind.TIMEZONE, Kind.LANGUAGE):
         value = text
-        checks = [(f"length({text}) > {fld.max_length}", f"'longer than {fld.max_length} characters'")]
+        checks = [
+            (f"length({text}) > {fld.max_length}", f"'longer than {fld.max_length} characters'")
+        ]
         if kind is Kind.COUNTRY:
             value = f"upper({text})"
-            checks.append((f"NOT regexp_full_match({value}, '[A-Z]{{2}}')",
-                           f"'not an ISO 3166-1 alpha-2 country code: ' || {_show(text)}"))
+            checks.append(
+                (
+                    f"NOT regexp_full_match({value}, '[A-Z]{{2}}')",
+                    f"'not an ISO 3166-1 alpha-2 country code: ' || {_show(text)}",
+                )
+            )
         elif kind is Kind.LANGUAGE:
             value = f"lower({text})"
-            checks.append((f"NOT regexp_full_match({value}, '[a-z]{{2}}')",
-                           f"'not an ISO 639-1 language code: ' || {_show(text)}"))
+            checks.append(
+                (
+                    f"NOT regexp_full_match({value}, '[a-z]{{2}}')",
+                    f"'not an ISO 639-1 language code: ' || {_show(text)}",
+                )
+            )
         elif kind is Kind.CLOCK:
-            checks.append((f"NOT regexp_full_match({text}, '([01][0-9]|2[0-3]):[0-5][0-9]')",
-                           f"'not a HH:MM time: ' || {_show(text)}"))
+            checks.append(
+                (
+                    f"NOT regexp_full_match({text}, '([01][0-9]|2[0-3]):[0-5][0-9]')",
+                    f"'not a HH:MM time: ' || {_show(text)}",
+                )
+            )
         elif kind is Kind.TIMEZONE:
-            checks.append((f"{text} NOT IN (SELECT name FROM pg_timezone_names())",
-                           f"'not an IANA time zone: ' || {_show(text)}"))
+            checks.append(
+                (
+                    f"{text} NOT IN (SELECT name FROM pg_timezone_names())",
+                    f"'not an IANA time zone: ' || {_show(text)}",
+                )
+            )
         if fld.choices:
             allowed = _in_list(fld.choices)
             custom = f" AND NOT starts_with({text}, 'x-')" if fld.allow_custom else ""
-            checks.append((f"{text} NOT IN ({allowed}){custom}",
-                           f"'not one of {', '.join(fld.choices)}: ' || {_show(text)}"))
+            checks.append(
+                (
+                    f"{text} NOT IN ({allowed}){custom}",
+                    f"'not one of {', '.join(fld.choices)}: ' || {_show(text)}",
+                )
+            )
         return _with_checks(fld, value, text, checks)
     if kind is Kind.TIMESTAMP:
         if src_type.startswith("TIMESTAMP WITH TIME ZONE"):
@@ -107,17 +129,28 @@ def _field(fld: Field, ref: str, src_type: str) -> tuple[str, str]:
         else:
             # Offsets are honoured; a timestamp without one is UTC (session TimeZone is UTC).
             value = f"timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ))"
-        return _with_checks(fld, value, text, [
-            (f"{value} IS NULL", f"'unparseable timestamp: ' || {_show(text)}"),
-        ])
+        return _with_checks(
+            fld,
+            value,
+            text,
+            [
+                (f"{value} IS NULL", f"'unparseable timestamp: ' || {_show(text)}"),
+            ],
+        )
     if kind is Kind.DATE:
         value = (
-            f"CAST({ref} AS DATE)" if src_type.startswith(("DATE", "TIMESTAMP"))
+            f"CAST({ref} AS DATE)"
+            if src_type.startswith(("DATE", "TIMESTAMP"))
             else f"CAST(timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ)) AS DATE)"
         )
-        return _with_checks(fld, value, text, [
-            (f"{value} IS NULL", f"'unparseable date: ' || {_show(text)}"),
-        ])
+        return _with_checks(
+            fld,
+            value,
+            text,
+            [
+                (f"{value} IS NULL", f"'unparseable date: ' || {_show(text)}"),
+            ],
+        )
     if kind is Kind.INTEGER:
         value = f"TRY_CAST({text} AS BIGINT)"
         if src_type in ("DOUBLE", "FLOAT", "REAL") or not src_type.startswith(
@@ -138,22 +171,36 @@ def _field(fld: Field, ref: str, src_type: str) -> tuple[str, str]:
             "WHEN 'yes' THEN true WHEN 'y' THEN true WHEN 'false' THEN false WHEN 'f' THEN false "
             "WHEN '0' THEN false WHEN 'no' THEN false WHEN 'n' THEN false END"
         )
-        return _with_checks(fld, value, text, [
-            (f"{value} IS NULL", f"'not a boolean (true/false): ' || {_show(text)}"),
-        ])
+        return _with_checks(
+            fld,
+            value,
+            text,
+            [
+                (f"{value} IS NULL", f"'not a boolean (true/false): ' || {_show(text)}"),
+            ],
+        )
     if kind is Kind.LIST:
         if src_type.endswith("[]"):
             value = f"list_filter(CAST({ref} AS VARCHAR[]), x -> x IS NOT NULL AND x <> '')"
             return value, "NULL"
         value = (
-            f"CASE WHEN starts_with({text}, '[') THEN TRY_CAST(TRY_CAST({text} AS JSON) AS VARCHAR[]) "
+            f"CASE WHEN starts_with({text}, '[') "
+            f"THEN TRY_CAST(TRY_CAST({text} AS JSON) AS VARCHAR[]) "
             f"ELSE list_filter(list_transform(string_split({text}, ';'), x -> trim(x)), "
             "x -> x <> '') END"
         )
-        return _with_checks(fld, value, text, [
-            (f"length({text}) > {fld.max_length}", f"'longer than {fld.max_length} characters'"),
-            (f"{value} IS NULL", "'not a ;-separated list or a JSON array of strings'"),
-        ])
+        return _with_checks(
+            fld,
+            value,
+            text,
+            [
+                (
+                    f"length({text}) > {fld.max_length}",
+                    f"'longer than {fld.max_length} characters'",
+                ),
+                (f"{value} IS NULL", "'not a ;-separated list or a JSON array of strings'"),
+            ],
+        )
     if kind is Kind.JSON:
         if src_type.startswith(("STRUCT", "MAP")):
             return f"CAST(to_json({ref}) AS VARCHAR)", "NULL"
@@ -161,20 +208,34 @@ def _field(fld: Field, ref: str, src_type: str) -> tuple[str, str]:
             f"CASE WHEN json_valid({text}) THEN CASE WHEN json_type({text}) = 'OBJECT' "
             f"THEN nullif(CAST(json({text}) AS VARCHAR), '{{}}') END END"
         )
-        return _with_checks(fld, value, text, [
-            (f"length({text}) > {fld.max_length}", f"'longer than {fld.max_length} characters'"),
-            (f"{value} IS NULL AND {text} <> '{{}}'", "'not a JSON object'"),
-        ])
+        return _with_checks(
+            fld,
+            value,
+            text,
+            [
+                (
+                    f"length({text}) > {fld.max_length}",
+                    f"'longer than {fld.max_length} characters'",
+                ),
+                (f"{value} IS NULL AND {text} <> '{{}}'", "'not a JSON object'"),
+            ],
+        )
     raise AssertionError(f"unhandled kind {kind}")  # pragma: no cover
 
 
-def _with_checks(fld: Field, value: str, text: str, checks: list[tuple[str, str]]) -> tuple[str, str]:
+def _with_checks(
+    fld: Field, value: str, text: str, checks: list[tuple[str, str]]
+) -> tuple[str, str]:
     name = sql_string(fld.name)
     branches = []
     if fld.required:
-        branches.append(f"WHEN {text} IS NULL THEN {name} || {SEP_FIELD} || 'required value is missing'")
+        branches.append(
+            f"WHEN {text} IS NULL THEN {name} || {SEP_FIELD} || 'required value is missing'"
+        )
     for condition, reason in checks:
-        branches.append(f"WHEN {text} IS NOT NULL AND ({condition}) THEN {name} || {SEP_FIELD} || {reason}")
+        branches.append(
+            f"WHEN {text} IS NOT NULL AND ({condition}) THEN {name} || {SEP_FIELD} || {reason}"
+        )
     error = f"CASE {' '.join(branches)} END" if branches else "NULL"
     # The value needs no guard: a row with any error is quarantined, never stored.
     return value, error
@@ -184,7 +245,9 @@ def _attrs(attrs_value: str, refs: list[str], names: list[str]) -> str:
     """Unknown columns are kept as attrs keys; explicit attrs win on a clash."""
     if not refs:
         return attrs_value
-    pairs = ", ".join(f"{sql_string(n.strip())}, CAST({r} AS VARCHAR)" for n, r in zip(names, refs, strict=True))
+    pairs = ", ".join(
+        f"{sql_string(n.strip())}, CAST({r} AS VARCHAR)" for n, r in zip(names, refs, strict=True)
+    )
     extras = f"json_merge_patch('{{}}', json_object({pairs}))"
     merged = f"json_merge_patch({extras}, coalesce({attrs_value}, '{{}}'))"
     return f"nullif(CAST({merged} AS VARCHAR), '{{}}')"

@@ -24,4 +24,6 @@ _ARROW: dict[Kind, pa.DataType] = {
 def arrow_schema(entity: Entity | str) -> pa.Schema:
     """The Arrow schema with exactly the contract's columns, in contract order."""
     ent = ALL_ENTITIES[entity] if isinstance(entity, str) else entity
-    return pa.schema([pa.field(f.name, _ARROW[f.kind], nullable=not f.required) for f in ent.fields])
+    return pa.schema(
+        [pa.field(f.name, _ARROW[f.kind], nullable=not f.required) for f in ent.fields]
+    )

@@ -101,15 +101,25 @@ class Access:
         idx = self._offset[actor] + (rng.random(actor.size) * cnt).astype(np.int64)
         return np.where(cnt > 0, idx, -1)
 
+    def ticket_of(self, t: I64) -> I64:
+        """Ticket numbers for ``assign`` results (-1 where there is none)."""
+        if len(self.usable) == 0:
+            return np.full(t.size, -1, dtype=np.int64)
+        return np.where(t >= 0, self.usable.number[np.maximum(t, 0)], -1)
+
+    def target_of(self, t: I64, fallback: I64) -> I64:
+        if len(self.usable) == 0:
+            return fallback
+        return np.where(t >= 0, self.usable.target[np.maximum(t, 0)], fallback)
+
     def day(self, ev: DayEvents, roster: Roster, rng: np.random.Generator) -> None:
         org, acc = self.w.org, self.w.accounts
         private = self.open_tickets(roster, rng)
         people = roster.workers(None, org.role)
         actor, ts = roster.spread(rng, people, private[people], lead_min=30.0)
         t = self.assign(rng, actor)
-        has = t >= 0
-        ticket = np.where(has, self.usable.number[np.maximum(t, 0)], -1)
-        target = np.where(has, self.usable.target[np.maximum(t, 0)], acc.owners(rng, actor.size))
+        ticket = self.ticket_of(t)
+        target = self.target_of(t, acc.owners(rng, actor.size))
         r = rng.random(actor.size)
         ticket = np.where(r < 0.02, -1, ticket)  # forgot to reference the case
         n_use = len(self.usable)
@@ -132,9 +142,9 @@ class Access:
         counts = rng.poisson(PROFILE[org.role[people]] * roster.volume[people])
         actor, ts = roster.spread(rng, people, counts)
         t = self.assign(rng, actor)
-        use = (t >= 0) & (rng.random(actor.size) < TICKETED_PROFILE[org.role[actor]])
-        ticket = np.where(use, self.usable.number[np.maximum(t, 0)], -1)
-        target = np.where(use, self.usable.target[np.maximum(t, 0)], acc.owners(rng, actor.size))
+        t = np.where(rng.random(actor.size) < TICKETED_PROFILE[org.role[actor]], t, -1)
+        ticket = self.ticket_of(t)
+        target = self.target_of(t, acc.owners(rng, actor.size))
         ctx = Context.of(roster, actor)
         ev.add(
             ts=ts, actor=actor, action="view_profile", source="case_tool",
@@ -145,11 +155,11 @@ class Access:
         counts = rng.poisson(SEARCH[org.role[people]] * roster.volume[people])
         actor, ts = roster.spread(rng, people, counts)
         t = self.assign(rng, actor)
-        use = (t >= 0) & (rng.random(actor.size) < 0.5)
+        t = np.where(rng.random(actor.size) < 0.5, t, -1)
         ctx = Context.of(roster, actor)
         ev.add(
             ts=ts, actor=actor, action="search_accounts", source="case_tool",
-            ticket=np.where(use, self.usable.number[np.maximum(t, 0)], -1),
+            ticket=self.ticket_of(t),
             records=rng.poisson(6.0, actor.size) + 1,
             attrs=pick(QUERY_ATTRS, rng.integers(0, len(QUERY_TYPES), actor.size)),
             ip=ctx.ip, country=ctx.country, device=ctx.device,

@@ -55,7 +55,9 @@ class Accounts:
     def boost(self, accounts: npt.NDArray[np.int64], share: float) -> None:
         """Make each of ``accounts`` own about ``share`` of reviewed content."""
         weight = np.diff(self.cdf, prepend=0.0)
-        weight[accounts] = share / max(1e-9, 1.0 - share * accounts.size)
+        accounts = np.unique(accounts)
+        others = weight.sum() - weight[accounts].sum()
+        weight[accounts] = share * others / max(1e-9, 1.0 - share * accounts.size)
         cdf = np.cumsum(weight)
         self.cdf = cdf / cdf[-1]
 

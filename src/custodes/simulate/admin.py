@@ -33,7 +33,9 @@ RESTRICTED_TOOLS: Final = (
     "impersonate_user", "bulk_restore", "disable_mfa", "export_user_records", "bulk_ban",
     "override_enforcement",
 )  # fmt: skip
-TOOL_NAMES: Final = tuple(sorted({t for ts in ADMIN_TOOLS.values() for t in ts} | set(RESTRICTED_TOOLS)))
+TOOL_NAMES: Final = tuple(
+    sorted({t for ts in ADMIN_TOOLS.values() for t in ts} | set(RESTRICTED_TOOLS))
+)
 TOOL_ATTRS: Final = [json.dumps({"tool": t}) for t in TOOL_NAMES]
 TOOL: Final = {t: i for i, t in enumerate(TOOL_NAMES)}
 SETTINGS: Final = ("routing_weight", "sla_minutes", "auto_action_threshold", "sample_rate",

@@ -68,7 +68,9 @@ class SimulationConfig:
                 raise bad(name, "must be between 0 and 0.5")
         shares = self.language_shares
         if len(shares) != 3 or min(shares) < 0 or abs(sum(shares) - 1.0) > 1e-6:
-            raise bad("language_shares", "must be three non-negative shares (en, es, pt) summing to 1")
+            raise bad(
+                "language_shares", "must be three non-negative shares (en, es, pt) summing to 1"
+            )
 
     @property
     def escalation_rate(self) -> float:

@@ -49,7 +49,9 @@ _DECISION_HEAD: Final = [
     for s in range(3)
 ]
 _QA_HEAD: Final = [
-    fragment(_queue_fields(p, g), "reviewed_actor_id") for p in range(_N_POL) for g in range(_N_LANG)
+    fragment(_queue_fields(p, g), "reviewed_actor_id")
+    for p in range(_N_POL)
+    for g in range(_N_LANG)
 ]
 _APPEAL_HEAD: Final = [
     fragment(_queue_fields(p, g), "original_decision_id")

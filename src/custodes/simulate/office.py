@@ -65,15 +65,18 @@ USB_STORAGE: Final = 2
 
 
 def usb_serials(person: I64, cls: I64) -> pa.Array:
-    """A person's own peripherals keep their serial numbers from day to day."""
-    return fixed_width("USB-", person * 10 + cls, 7)
+    """A person's own peripherals keep their serial numbers from day to day.
+
+    Serials are scrambled so that nothing in the number tells whose device it is or how
+    new it is; class codes above 3 stand for devices a person acquires later.
+    """
+    mixed = (person.astype(np.int64) * 2_654_435_761 + cls.astype(np.int64) * 40_503 + 12_345)
+    return fixed_width("USB-", mixed % 10_000_000, 7)
 
 
 def http_attrs(rng: np.random.Generator, category: I64) -> I64:
     """Index into HTTP_ATTRS for a domain of each category."""
-    return _CAT_FIRST[category] + (rng.random(category.size) * _CAT_SIZE[category]).astype(
-        np.int64
-    )
+    return _CAT_FIRST[category] + (rng.random(category.size) * _CAT_SIZE[category]).astype(np.int64)
 
 
 class Office:
@@ -91,7 +94,9 @@ class Office:
         people = roster.workers(None, org.role)
         k = people.size
         floor = self.w.cal.origin[org.site[people], roster.day]
-        login = np.maximum(roster.start[people] - (rng.uniform(0, 10, k) * _MIN).astype(np.int64), floor)
+        login = np.maximum(
+            roster.start[people] - (rng.uniform(0, 10, k) * _MIN).astype(np.int64), floor
+        )
         logout = roster.end[people] + (rng.uniform(0, 10, k) * _MIN).astype(np.int64)
         remote = roster.ip[people] != org.office_ip[people]
         source = np.where(remote, SOURCE["vpn"], SOURCE["iam"])
@@ -167,7 +172,9 @@ class Office:
         n = actor.size
         storage_p = np.where(org.role[actor] == 5, 0.3, 0.08)
         cls = np.where(
-            rng.random(n) < storage_p, USB_STORAGE, rng.choice([0, 1, 3], size=n, p=[0.65, 0.3, 0.05])
+            rng.random(n) < storage_p,
+            USB_STORAGE,
+            rng.choice([0, 1, 3], size=n, p=[0.65, 0.3, 0.05]),
         )
         serial = usb_serials(actor, cls)
         out = seconds(np.minimum(ts + rng.lognormal(np.log(3600e6), 1.0, n).astype(np.int64),

@@ -250,9 +250,7 @@ def build_org(cfg: SimulationConfig, rng: np.random.Generator, net: Network) -> 
         else:
             move_day[p] = NEVER
 
-    home_ip = np.array(
-        [int(net.new_ips(int(SITE_COUNTRY[s]), 1)[0]) for s in site], dtype=np.int32
-    )
+    home_ip = np.array([int(net.new_ips(int(SITE_COUNTRY[s]), 1)[0]) for s in site], dtype=np.int32)
     laptop = np.array(
         [net.new_device(f"LT-{SITES[s].key[:3].upper()}-{i + 1:05d}") for i, s in enumerate(site)],
         dtype=np.int32,

@@ -53,7 +53,10 @@ class TicketSet:
     @staticmethod
     def concat(items: list[TicketSet]) -> TicketSet:
         return TicketSet(
-            **{f.name: np.concatenate([getattr(i, f.name) for i in items]) for f in fields(TicketSet)}
+            **{
+                f.name: np.concatenate([getattr(i, f.name) for i in items])
+                for f in fields(TicketSet)
+            }
         )
 
     @staticmethod
@@ -102,7 +105,9 @@ class Tickets:
         )
         # A ticket still open when the period ends has no closing time yet.
         closed = pa.array(
-            done.closed.view("datetime64[us]"), type=pa.timestamp("us"), mask=done.closed > period_end
+            done.closed.view("datetime64[us]"),
+            type=pa.timestamp("us"),
+            mask=done.closed > period_end,
         )
         return pa.Table.from_arrays(
             [

@@ -10,6 +10,7 @@ import json
 from typing import Final
 
 import numpy as np
+import pyarrow as pa
 
 from custodes.simulate.access import Access
 from custodes.simulate.block import DayEvents
@@ -43,7 +44,7 @@ UPLOAD_ATTRS: Final = [json.dumps({"url_domain": d}) for d in UPLOAD_DOMAINS]
 COPY_ATTRS: Final = json.dumps({"device_class": "usb_storage"})
 
 
-def file_names(rng: np.random.Generator, n: int) -> object:
+def file_names(rng: np.random.Generator, n: int) -> pa.Array:
     stem = pick(REPORTS, rng.integers(0, len(REPORTS), n))
     number = pick([f"{i:03d}" for i in range(1000)], rng.integers(0, 1000, n))
     ext = pick(EXTENSIONS, rng.integers(0, len(EXTENSIONS), n))
@@ -78,11 +79,12 @@ class Transfers:
         if k:
             opened = ts[req] - (rng.uniform(1, 72, k) * _HOUR).astype(np.int64)
             closed = ts[req] + (rng.uniform(1, 120, k) * _HOUR).astype(np.int64)
-            ticket[req] = self.tickets.add(actor[req], -dataset[req] - 1, DATA_REQUEST, opened, closed)
+            ticket[req] = self.tickets.add(
+                actor[req], -dataset[req] - 1, DATA_REQUEST, opened, closed
+            )
         t = self.access.assign(rng, actor)
         case = (r == INV) & (t >= 0) & (rng.random(n) < 0.9)
-        if case.any():
-            ticket[case] = self.access.usable.number[t[case]]
+        ticket = np.where(case, self.access.ticket_of(t), ticket)
         ctx = Context.of(roster, actor)
         ev.add(
             ts=ts, actor=actor, action="export_data", source="data_portal", target_type="file",
@@ -96,7 +98,7 @@ class Transfers:
         ctx = Context.of(roster, actor)
         ev.add(
             ts=ts, actor=actor, action="download_file", source="data_portal", target_type="file",
-            target=file_names(rng, actor.size),  # type: ignore[arg-type]
+            target=file_names(rng, actor.size),
             nbytes=rng.lognormal(np.log(2e6), 1.3, actor.size).astype(np.int64),
             ip=ctx.ip, country=ctx.country, device=ctx.device,
         )  # fmt: skip
@@ -105,7 +107,7 @@ class Transfers:
         ctx = Context.of(roster, actor)
         ev.add(
             ts=ts, actor=actor, action="print", source="endpoint", target_type="file",
-            target=file_names(rng, actor.size),  # type: ignore[arg-type]
+            target=file_names(rng, actor.size),
             records=rng.integers(1, 31, actor.size),
             ip=ctx.ip, country=ctx.country, device=ctx.device,
         )  # fmt: skip

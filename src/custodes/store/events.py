@@ -93,7 +93,9 @@ class EventStore:
     # -- schema ----------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        self._con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        self._con.execute(
+            "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
+        )
         row = self._con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         done = int(row[0]) if row else 0
         if done > len(MIGRATIONS):

@@ -70,8 +70,14 @@ class Insider:
         return np.clip(ts, self.label_start, self.label_end - 1_000_000)
 
 
-def _intensity(rng: np.random.Generator) -> float:
+def intensity(rng: np.random.Generator) -> float:
+    """Mostly subtle, sometimes blatant: Beta(1.3, 2.2) stretched to [0.05, 1]."""
     return round(0.05 + 0.95 * float(rng.beta(1.3, 2.2)), 3)
+
+
+def camouflage(rng: np.random.Generator, s: float) -> float:
+    """Share of quiet days in the window: subtle insiders keep many, blatant ones few."""
+    return float(np.clip(0.55 - 0.45 * s + rng.normal(0.0, 0.08), 0.05, 0.85))
 
 
 class Planner:
@@ -80,10 +86,14 @@ class Planner:
         self.rng = rng
         self.taken: set[int] = set()
 
-    def pick(self, scenario: str, roles: dict[int, float] | None = None) -> int | None:
+    def pick(
+        self, scenario: str, roles: dict[int, float] | None = None, site: int | None = None
+    ) -> int | None:
         org = self.w.org
         weights = roles or _ROLE_WEIGHT[scenario]
         w = np.array([weights.get(int(r), 0.0) for r in org.role])
+        if site is not None:
+            w[org.site != site] = 0.0
         # Someone employed for most of the period, not already an insider.
         days = self.w.cfg.days
         employed = np.minimum(org.end_day, days - 1) - np.maximum(org.hire_day, 0)
@@ -96,9 +106,15 @@ class Planner:
         return p
 
     def window(self, person: int, median_days: float = 21.0) -> tuple[int, int]:
+        return self.window_for((person,), median_days)
+
+    def window_for(self, people: tuple[int, ...], median_days: float) -> tuple[int, int]:
+        """A window inside everybody's employment, of a lognormal length around the median."""
         org, days = self.w.org, self.w.cfg.days
-        lo = max(0, int(org.hire_day[person]))
-        hi = min(days - 1, int(org.end_day[person]))
+        lo = max(0, *(int(org.hire_day[p]) for p in people))
+        hi = min(days - 1, *(int(org.end_day[p]) for p in people))
+        if hi < lo:
+            hi = lo
         length = int(np.clip(round(self.rng.lognormal(np.log(median_days), 0.8)), 3, days))
         length = max(1, min(length, hi - lo + 1))
         first = int(self.rng.integers(lo, hi - length + 2))
