@@ -6,7 +6,6 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from custodes import __version__
 from custodes.cli import demo, export, ingest, simulate, status
@@ -47,5 +46,6 @@ def main() -> None:
     try:
         app()
     except CustodesError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        # One unwrapped line, so logs and scripts can grep it.
+        sys.stderr.write(f"error: {exc}\n")
         sys.exit(2)

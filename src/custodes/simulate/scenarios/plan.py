@@ -124,7 +124,7 @@ class Planner:
         cal, site = self.w.cal, int(self.w.org.site[ins.actor])
         ins.label_start = int(cal.origin[site, ins.first_day])
         # Night shifts run past local midnight: the last day ends the next morning.
-        ins.label_end = int(cal.origin[site, ins.last_day + 1]) + 10 * _HOUR
+        ins.label_end = int(cal.origin[site, ins.last_day + 1]) + 14 * _HOUR
         return ins
 
 

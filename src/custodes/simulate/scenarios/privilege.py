@@ -11,6 +11,7 @@ import numpy as np
 
 from custodes.simulate.access import DATA_TYPE_ATTRS, private_records
 from custodes.simulate.admin import GRANTABLE, RESTRICTED_TOOLS
+from custodes.simulate.block import OUTCOME, SCENARIO
 from custodes.simulate.ids import account_ids
 from custodes.simulate.moderation import Context
 from custodes.simulate.org import ADMIN, NEVER
@@ -31,8 +32,9 @@ def setup_privilege_abuse(pl: Planner) -> list[Insider]:
     rng, org, days = pl.rng, pl.w.org, pl.w.cfg.days
     if rng.random() < 0.25 and days >= 10:
         p = pl.pick("privilege_abuse", _ALL_ROLES)
-        if p is not None and org.end_day[p] >= NEVER:
-            end = int(rng.integers(max(2, int(org.hire_day[p]) + 2), days - 3))
+        lo = max(2, int(org.hire_day[p]) + 2) if p is not None else days
+        if p is not None and org.end_day[p] >= NEVER and lo < days - 3:
+            end = int(rng.integers(lo, days - 3))
             org.end_day[p] = end
             org.notice_day[p] = end if rng.random() < 0.5 else max(0, end - 14)
             org.departure[p] = "termination" if org.notice_day[p] == end else "resignation"
@@ -77,7 +79,7 @@ def act_privilege_abuse(ins: Insider, st: Stage) -> None:
         st.admin.grants(
             st.ev, action="role_grant", actor=np.full(k, ins.actor, dtype=np.int64), ts=ts,
             grantee=np.full(k, grantee, dtype=np.int64),
-            role=rng.choice(_ELEVATED, size=k), ctx=st.ctx(ins, k), truth=_code(ins),
+            role=rng.choice(_ELEVATED, size=k), ctx=st.ctx(ins, k), truth=SCENARIO[ins.scenario],
         )  # fmt: skip
     if ins.variant == "audit_tamper" and rng.random() < 0.4:
         st.add(
@@ -92,7 +94,7 @@ def act_privilege_abuse(ins: Insider, st: Stage) -> None:
         denied = (org.role[ins.actor] != ADMIN) & (rng.random(n) < 0.25)
         st.add(
             ins, st.ctx(ins, n, at_home=off_hours), ts=ts, action="admin_action",
-            source="admin_console", outcome=np.where(denied, 10, 9),  # failure / success
+            source="admin_console", outcome=np.where(denied, OUTCOME["failure"], OUTCOME["success"]),
             attrs=pick(_TOOL_ATTRS, rng.integers(0, len(RESTRICTED_TOOLS), n)),
         )  # fmt: skip
     if ins.variant in ("tool_misuse", "audit_tamper") and rng.random() < 0.3 + 0.4 * s:
@@ -143,9 +145,3 @@ def _after_end(ins: Insider, st: Stage) -> None:
 def _slice(ctx: Context, start: int | np.ndarray, stop: int | None = None) -> Context:  # type: ignore[type-arg]
     index = slice(start, stop) if isinstance(start, int) else start
     return Context(ctx.ip[index], ctx.country[index], ctx.device[index])
-
-
-def _code(ins: Insider) -> int:
-    from custodes.simulate.block import SCENARIO
-
-    return SCENARIO[ins.scenario]
