@@ -14,6 +14,7 @@ from custodes.ingest.cert import cert_sources
 from custodes.ingest.pipeline import ingest_sources
 from custodes.model.arrow import arrow_schema
 from custodes.simulate.cert import CertSink
+from custodes.simulate.sink import Sink
 from custodes.store.events import EventStore
 from tests.ingest.cert_fixtures import HEADERS, INSIDERS_HEADER
 
@@ -110,7 +111,8 @@ def test_each_action_lands_in_its_cert_file_with_r62_headers(tmp_path: Path) -> 
 
 def test_files_exist_with_headers_even_without_events(tmp_path: Path) -> None:
     out = tmp_path / "cert"
-    CertSink(out).close()
+    sink: Sink = CertSink(out)  # mypy checks CertSink against the Sink protocol here
+    sink.close()
     for stem in ("logon", "device", "file", "email", "http"):
         assert (out / f"{stem}.csv").read_text().strip() != ""
         assert _read(out / f"{stem}.csv") == []

@@ -55,7 +55,7 @@ def demo(
         sources,
         fmt,
         "demo",
-        console=Console(stderr=True, quiet=fmt is not OutputFormat.table),
+        console=Console(stderr=True, soft_wrap=True, quiet=fmt is not OutputFormat.table),
     )
     with EventStore.open(data_dir, read_only=True) as store:
         summary = store_summary(store)

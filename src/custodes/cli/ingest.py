@@ -38,7 +38,7 @@ def run_ingest(
     console: Console | None = None,
 ) -> IngestReport:
     """Ingest with a progress bar and one line per finished file; shared by demo and CLI."""
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, soft_wrap=True)
     sizes = {s.file: max(s.size, 1) for s in sources if isinstance(s, Source)}
     total = float(sum(sizes.values())) or 1.0
     done = 0.0
@@ -87,7 +87,7 @@ def _report(report: IngestReport, fmt: OutputFormat) -> None:
             title="Ingest summary",
         )
         if report.total("quarantined"):
-            Console(stderr=True).print(
+            Console(stderr=True, soft_wrap=True).print(
                 "Quarantined rows are in the quarantine table with file, row, field and reason "
                 "(custodes export --table quarantine)."
             )
@@ -131,6 +131,10 @@ for _name in INGESTIBLE:
 @app.command("cert")
 def cert(
     directory: Annotated[Path, typer.Argument(help="A CERT release folder (r4.2 … r6.2).")],
+    release: Annotated[
+        str | None,
+        typer.Option(help="Release (e.g. r6.2) when the folder name does not say it."),
+    ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     fmt: Format = OutputFormat.table,
 ) -> None:
@@ -138,7 +142,7 @@ def cert(
 
     Logs become events, LDAP snapshots people, the answer key labels.
     """
-    from custodes.ingest.cert import cert_sources
+    from custodes.ingest.cert import cert_sources_collecting
 
-    sources: list[Source | InputError] = list(cert_sources(directory))
+    sources = cert_sources_collecting(directory, release=release)
     _report(run_ingest(data_dir, sources, fmt, "cert"), fmt)

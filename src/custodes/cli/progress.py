@@ -30,7 +30,7 @@ class Bar:
 
 @contextmanager
 def progress_bar(total: float, label: str, console: Console | None = None) -> Iterator[Bar]:
-    console = console or Console(stderr=True)
+    console = console or Console(stderr=True, soft_wrap=True)
     if not console.is_terminal:
         yield Bar(None, total, label)
         return

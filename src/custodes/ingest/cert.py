@@ -552,7 +552,7 @@ def _people_select(ldap: bool) -> str:
         f"{role} AS role, {team} AS team, d.manager_uid AS manager_id, "
         f"CASE WHEN d.first_seen > d.first_month THEN {_iso('d.first_seen')} END "
         "AS hire_date, "
-        f"CASE WHEN d.last_seen <= d.last_month THEN {_iso('d.last_seen + INTERVAL 1 MONTH')} "
+        f"CASE WHEN d.last_seen < d.last_month THEN {_iso('d.last_seen + INTERVAL 1 MONTH')} "
         "END AS end_date, "
         f"CASE WHEN d.uid IS NOT NULL THEN CAST(coalesce({title} = 'ITAdmin', false) AS VARCHAR) "
         "END AS privileged, "

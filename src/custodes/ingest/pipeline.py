@@ -1,6 +1,6 @@
 """Validate and store Sources: one transaction per file, so a file is stored whole or not at all.
 
-Per file: stage the typed rows with their errors, quarantine the bad ones (with file, row,
+Per file: find the bad rows and quarantine them (with file, line,
 field and reason), then add the good ones — events append-only and deduplicated by
 ``event_id``; directory entities (people, accounts, tickets, labels) upserted by key. A
 killed ingest leaves only whole files behind, and re-running it adds exactly what is missing.
@@ -148,40 +148,53 @@ def _ingest_one(
                 field=name,
             )
     compiled = compile_entity(entity, columns)
-    stage = unique_name("stage")
-    select = ", ".join(f"{expr} AS {quote(name)}" for name, expr in compiled.values.items())
-    # The raw record is serialised only for bad rows, in an outer query, so good rows pay
-    # nothing for it.
-    stage_sql = (
-        f"CREATE TEMP TABLE {stage} AS SELECT q.* EXCLUDE (_src), CASE WHEN q._err IS NOT NULL "
-        f"THEN left(CAST(to_json(q._src) AS VARCHAR), {MAX_RAW_CHARS}) END AS _raw FROM ("
+    values = dict(compiled.values)
+    if entity.name == "events":
+        values["event_id"] = _event_id(values)
+    select = ", ".join(f"{expr} AS {quote(name)}" for name, expr in values.items())
+    validated = (
         f"SELECT src._ord AS _ord, {select}, {compiled.error} AS _err, src AS _src "
-        f"FROM ({source.relation_sql}) src) q"
+        f"FROM ({source.relation_sql}) src"
     )
+    bad = unique_name("bad")
     result = FileResult(source.file, entity.name)
+
+    def step(sql: str, start: float, share: float) -> None:
+        """Run one pass over the file; a failure to read it names the file."""
+        try:
+            if progress is None:
+                store.execute(sql)
+            else:
+                store.execute_with_progress(
+                    sql, lambda frac: progress(source.file, start + frac * share)
+                )
+        except duckdb.Error as exc:
+            raise InputError(f"cannot be read: {_first_line(exc)}", file=source.file) from exc
+
     try:
         with store.transaction():
-            try:
-                if progress is not None:
-                    store.execute_with_progress(stage_sql, lambda frac: progress(source.file, frac))
-                else:
-                    store.execute(stage_sql)
-            except duckdb.Error as exc:
-                raise InputError(f"cannot be read: {_first_line(exc)}", file=source.file) from exc
-            _derive_event_ids(store, stage, entity)
-            result.quarantined = _quarantine(store, source, stage, run_id)
-            good = int(store.fetch_value(f"SELECT count(*) FROM {stage} WHERE _err IS NULL"))
-            rejected_rows = _rejected_rows(store, source)
-            result.read = (
-                good
-                + rejected_rows
-                + int(store.fetch_value(f"SELECT count(*) FROM {stage} WHERE _err IS NOT NULL"))
+            # Pass 1: only the bad rows are materialised (with their raw record), so a
+            # clean 30M-row file costs no staging memory.
+            step(
+                f"CREATE TEMP TABLE {bad} AS SELECT _ord, _err, "
+                f"left(CAST(to_json(_src) AS VARCHAR), {MAX_RAW_CHARS}) AS _raw "
+                f"FROM ({validated}) WHERE _err IS NOT NULL",
+                0.0,
+                0.4,
             )
+            result.quarantined = _quarantine(store, source, bad, run_id)
+            bad_rows = int(store.fetch_value(f"SELECT count(*) FROM {bad}"))
+            rejected_rows = _rejected_rows(store, source)
+            good_sql = f"SELECT * EXCLUDE (_src, _err) FROM ({validated}) WHERE _err IS NULL"
+            # Pass 2: good rows go straight from the file into the table.
             if entity.append_only:
-                result.stored = _append(store, stage, entity, run_id)
+                result.stored = _append(store, good_sql, entity, run_id, step)
             else:
-                result.stored = _upsert(store, stage, entity, run_id)
-            result.duplicate = good - result.stored
+                result.stored = _upsert(store, good_sql, entity, run_id, step)
+            # Pass 3: emitted records; free for Parquet (metadata), a light scan otherwise.
+            emitted = int(store.fetch_value(f"SELECT count(*) FROM ({source.relation_sql})"))
+            result.read = emitted + rejected_rows
+            result.duplicate = emitted - bad_rows - result.stored
             store.execute(
                 "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -196,35 +209,31 @@ def _ingest_one(
                 ],
             )
     finally:
-        store.execute(f"DROP TABLE IF EXISTS {stage}")
+        store.execute(f"DROP TABLE IF EXISTS {bad}")
         for table in (source.rejects_table, source.rejects_scan):
             if table:
                 store.execute(f"DROP TABLE IF EXISTS {quote(table)}")
     return result
 
 
-def _derive_event_ids(store: EventStore, stage: str, entity: Entity) -> None:
+def _event_id(values: dict[str, str]) -> str:
     """Rows without an id get one from a hash of their contract fields, so re-ingesting the
     same data (even converted from CSV to Parquet) derives the same ids and adds nothing."""
-    if entity.name != "events":
-        return
     parts = ", ".join(
-        f"coalesce(CAST({quote(f.name)} AS VARCHAR), '')"
-        for f in entity.fields
-        if f.name != "event_id"
+        f"coalesce(CAST({expr} AS VARCHAR), '')"
+        for name, expr in values.items()
+        if name != "event_id"
     )
-    store.execute(
-        f"UPDATE {stage} SET event_id = 'h-' || left(md5(concat_ws(chr(31), {parts})), 24) "
-        "WHERE event_id IS NULL AND _err IS NULL"
-    )
+    given = values["event_id"]
+    return f"coalesce({given}, 'h-' || left(md5(concat_ws(chr(31), {parts})), 24))"
 
 
-def _quarantine(store: EventStore, source: Source, stage: str, run_id: int) -> int:
+def _quarantine(store: EventStore, source: Source, bad: str, run_id: int) -> int:
     """Record every problem (one quarantine row per row and field); return the bad rows."""
     row_expr = f"s._ord + {source.header_lines}"
     joins = ""
     count = 0
-    has_bad = bool(store.fetch_value(f"SELECT count(*) FROM {stage} WHERE _err IS NOT NULL"))
+    has_bad = bool(store.fetch_value(f"SELECT count(*) FROM {bad}"))
     if source.rejects_table:
         # The reader skipped broken (and blank) records, so _ord counts only the records it
         # emitted; shift each position past the skipped lines before it.
@@ -249,34 +258,51 @@ def _quarantine(store: EventStore, source: Source, stage: str, run_id: int) -> i
         joins = f"ASOF LEFT JOIN {gaps} gp ON s._ord > gp.g"
         row_expr = f"s._ord + {source.header_lines} + coalesce(gp.n, 0)"
         count += _rejected_rows(store, source)
+        # A Source may read several files (CERT's monthly LDAP snapshots): name the one.
+        file_expr = "NULL"
+        scans = ""
+        if source.rejects_scan:
+            scans = f"LEFT JOIN {quote(source.rejects_scan)} sc USING (scan_id, file_id)"
+            file_expr = "sc.file_path"
         _insert_quarantine(
             store,
-            "SELECT line AS row, coalesce(column_name, 'record') AS field, "
-            "lower(replace(error_type, '_', ' ')) || ': ' || left(error_message, 300) AS reason, "
-            f"left(csv_line, {MAX_RAW_CHARS}) AS raw FROM {quote(source.rejects_table)}",
+            f"SELECT {file_expr} AS file, r.line AS row, "
+            "coalesce(r.column_name, 'record') AS field, lower(replace(r.error_type, '_', ' ')) || ': ' || left(r.error_message, 300) "
+            f"AS reason, left(r.csv_line, {MAX_RAW_CHARS}) AS raw FROM {rejects} r {scans}",
             source,
             run_id,
         )
     _insert_quarantine(
         store,
-        f"SELECT row, split_part(e, {SEP_FIELD}, 1) AS field, split_part(e, {SEP_FIELD}, 2) "
-        f"AS reason, raw FROM (SELECT {row_expr} AS row, "
+        f"SELECT NULL AS file, row, split_part(e, {SEP_FIELD}, 1) AS field, "
+        f"split_part(e, {SEP_FIELD}, 2) AS reason, raw FROM (SELECT {row_expr} AS row, "
         f"unnest(string_split(s._err, {SEP_ERROR})) AS e, s._raw AS raw "
-        f"FROM {stage} s {joins} WHERE s._err IS NOT NULL)",
+        f"FROM {bad} s {joins})",
         source,
         run_id,
     )
-    count += int(store.fetch_value(f"SELECT count(*) FROM {stage} WHERE _err IS NOT NULL"))
+    count += int(store.fetch_value(f"SELECT count(*) FROM {bad}"))
     return count
 
 
 def _insert_quarantine(store: EventStore, select: str, source: Source, run_id: int) -> None:
-    """Quarantine rows not already there: re-ingesting a file must not repeat its problems."""
+    """Quarantine rows not already there: re-ingesting a file must not repeat its problems.
+
+    ``select`` yields file (NULL for the Source's own file), row, field, reason, raw.
+    """
     store.execute(
-        "INSERT INTO quarantine SELECT ?, ?, ?, q.row, q.field, q.reason, q.raw, ? "
-        f"FROM ({select}) q WHERE NOT EXISTS (SELECT 1 FROM quarantine x WHERE x.entity = ? "
-        "AND x.file = ? AND x.row = q.row AND x.field = q.field AND x.reason = q.reason)",
-        [run_id, source.entity.name, source.file, _now(), source.entity.name, source.file],
+        "INSERT INTO quarantine SELECT ?, ?, coalesce(q.file, ?), q.row, q.field, q.reason, "
+        f"q.raw, ? FROM ({select}) q WHERE NOT EXISTS (SELECT 1 FROM quarantine x "
+        "WHERE x.entity = ? AND x.file = coalesce(q.file, ?) AND x.row = q.row "
+        "AND x.field = q.field AND x.reason = q.reason)",
+        [
+            run_id,
+            source.entity.name,
+            source.file,
+            _now(),
+            source.entity.name,
+            source.file,
+        ],
     )
 
 
@@ -290,32 +316,38 @@ def _columns(entity: Entity) -> str:
     return ", ".join(quote(n) for n in entity.names)
 
 
-def _append(store: EventStore, stage: str, entity: Entity, run_id: int) -> int:
+StepFn = Callable[[str, float, float], None]
+
+
+def _append(store: EventStore, good_sql: str, entity: Entity, run_id: int, step: StepFn) -> int:
     """Insert new events only; ordered by time so DuckDB's zone maps prune time ranges."""
     cols = _columns(entity)
     before = int(store.fetch_value("SELECT count(*) FROM events"))
-    store.execute(
+    step(
         f"INSERT INTO events ({cols}, run_id) "
-        f"SELECT {cols}, {int(run_id)} FROM {stage} s "
-        "WHERE s._err IS NULL "
-        "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id) "
+        f"SELECT {cols}, {int(run_id)} FROM ({good_sql}) s "
+        "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id) "
         "QUALIFY row_number() OVER (PARTITION BY s.event_id ORDER BY s._ord) = 1 "
-        "ORDER BY ts, actor_id"
+        "ORDER BY ts, actor_id",
+        0.4,
+        0.6,
     )
     return int(store.fetch_value("SELECT count(*) FROM events")) - before
 
 
-def _upsert(store: EventStore, stage: str, entity: Entity, run_id: int) -> int:
+def _upsert(store: EventStore, good_sql: str, entity: Entity, run_id: int, step: StepFn) -> int:
     """Directory records: the last row for a key wins; identical rows count as duplicates."""
     cols = _columns(entity)
     table = quote(entity.name)
     key = " AND ".join(f"t.{quote(k)} = g.{quote(k)}" for k in entity.key)
     same = " AND ".join(f"t.{quote(n)} IS NOT DISTINCT FROM g.{quote(n)}" for n in entity.names)
     good = unique_name("good")
-    store.execute(
-        f"CREATE TEMP TABLE {good} AS SELECT {cols} FROM {stage} s WHERE s._err IS NULL "
+    step(
+        f"CREATE TEMP TABLE {good} AS SELECT {cols} FROM ({good_sql}) s "
         f"QUALIFY row_number() OVER (PARTITION BY {', '.join(quote(k) for k in entity.key)} "
-        "ORDER BY s._ord DESC) = 1"
+        "ORDER BY s._ord DESC) = 1",
+        0.4,
+        0.6,
     )
     try:
         store.execute(f"DELETE FROM {good} g WHERE EXISTS (SELECT 1 FROM {table} t WHERE {same})")

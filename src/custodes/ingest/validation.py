@@ -181,13 +181,13 @@ def _field(fld: Field, ref: str, src_type: str) -> tuple[str, str]:
         )
     if kind is Kind.LIST:
         if src_type.endswith("[]"):
-            value = f"list_filter(CAST({ref} AS VARCHAR[]), x -> x IS NOT NULL AND x <> '')"
+            value = f"list_filter(CAST({ref} AS VARCHAR[]), lambda x: x IS NOT NULL AND x <> '')"
             return value, "NULL"
         value = (
             f"CASE WHEN starts_with({text}, '[') "
             f"THEN TRY_CAST(TRY_CAST({text} AS JSON) AS VARCHAR[]) "
-            f"ELSE list_filter(list_transform(string_split({text}, ';'), x -> trim(x)), "
-            "x -> x <> '') END"
+            f"ELSE list_filter(list_transform(string_split({text}, ';'), lambda x: trim(x)), "
+            "lambda x: x <> '') END"
         )
         return _with_checks(
             fld,

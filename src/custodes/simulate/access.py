@@ -18,7 +18,7 @@ from custodes.simulate.ids import account_ids
 from custodes.simulate.moderation import Context, Moderation
 from custodes.simulate.roster import US_PER_SECOND, Roster
 from custodes.simulate.text import pick
-from custodes.simulate.tickets import ESCALATION, INVESTIGATION, TicketSet, Tickets
+from custodes.simulate.tickets import ESCALATION, INVESTIGATION, Tickets, TicketSet
 from custodes.simulate.world import World
 
 # Per worked day, by role: moderator, qa, lead, investigator, admin, engineer, other.
@@ -125,7 +125,9 @@ class Access:
         n_use = len(self.usable)
         if n_use:
             mate = rng.integers(0, n_use, actor.size)  # working a teammate's case
-            borrow = (r >= 0.02) & (r < 0.035)
+            u = self.usable
+            open_now = (u.opened[mate] <= ts) & (u.closed[mate] >= ts)
+            borrow = (r >= 0.02) & (r < 0.035) & open_now
             ticket = np.where(borrow, self.usable.number[mate], ticket)
             target = np.where(borrow, self.usable.target[mate], target)
         linked = (r >= 0.035) & (r < 0.045)  # a linked account of the case's subject
@@ -133,34 +135,55 @@ class Access:
         dtype = rng.choice(len(DATA_TYPES), size=actor.size, p=DATA_TYPE_P)
         ctx = Context.of(roster, actor)
         ev.add(
-            ts=ts, actor=actor, action="view_private_data", source="case_tool",
-            target_type="account", target=account_ids(target), ticket=ticket,
-            records=private_records(rng, dtype), attrs=pick(DATA_TYPE_ATTRS, dtype),
-            ip=ctx.ip, country=ctx.country, device=ctx.device,
-        )  # fmt: skip
+            ts=ts,
+            actor=actor,
+            action="view_private_data",
+            source="case_tool",
+            target_type="account",
+            target=account_ids(target),
+            ticket=ticket,
+            records=private_records(rng, dtype),
+            attrs=pick(DATA_TYPE_ATTRS, dtype),
+            ip=ctx.ip,
+            country=ctx.country,
+            device=ctx.device,
+        )
 
         counts = rng.poisson(PROFILE[org.role[people]] * roster.volume[people])
-        actor, ts = roster.spread(rng, people, counts)
+        actor, ts = roster.spread(rng, people, counts, lead_min=30.0)
         t = self.assign(rng, actor)
         t = np.where(rng.random(actor.size) < TICKETED_PROFILE[org.role[actor]], t, -1)
         ticket = self.ticket_of(t)
         target = self.target_of(t, acc.owners(rng, actor.size))
         ctx = Context.of(roster, actor)
         ev.add(
-            ts=ts, actor=actor, action="view_profile", source="case_tool",
-            target_type="account", target=account_ids(target), ticket=ticket, records=1,
-            ip=ctx.ip, country=ctx.country, device=ctx.device,
-        )  # fmt: skip
+            ts=ts,
+            actor=actor,
+            action="view_profile",
+            source="case_tool",
+            target_type="account",
+            target=account_ids(target),
+            ticket=ticket,
+            records=1,
+            ip=ctx.ip,
+            country=ctx.country,
+            device=ctx.device,
+        )
 
         counts = rng.poisson(SEARCH[org.role[people]] * roster.volume[people])
-        actor, ts = roster.spread(rng, people, counts)
+        actor, ts = roster.spread(rng, people, counts, lead_min=30.0)
         t = self.assign(rng, actor)
         t = np.where(rng.random(actor.size) < 0.5, t, -1)
         ctx = Context.of(roster, actor)
         ev.add(
-            ts=ts, actor=actor, action="search_accounts", source="case_tool",
+            ts=ts,
+            actor=actor,
+            action="search_accounts",
+            source="case_tool",
             ticket=self.ticket_of(t),
             records=rng.poisson(6.0, actor.size) + 1,
             attrs=pick(QUERY_ATTRS, rng.integers(0, len(QUERY_TYPES), actor.size)),
-            ip=ctx.ip, country=ctx.country, device=ctx.device,
-        )  # fmt: skip
+            ip=ctx.ip,
+            country=ctx.country,
+            device=ctx.device,
+        )

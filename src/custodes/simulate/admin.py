@@ -23,30 +23,54 @@ from custodes.simulate.world import World
 
 _MIN: Final = 60 * US_PER_SECOND
 ADMIN_TOOLS: Final[dict[int, tuple[str, ...]]] = {
-    ADMIN: ("reset_mfa", "unlock_account", "user_lookup", "queue_assignment", "restart_service",
-            "rotate_api_key", "review_access_logs"),
+    ADMIN: (
+        "reset_mfa",
+        "unlock_account",
+        "user_lookup",
+        "queue_assignment",
+        "restart_service",
+        "rotate_api_key",
+        "review_access_logs",
+    ),
     LEAD: ("queue_assignment", "schedule_edit", "coaching_note"),
     ENG: ("deploy_pipeline", "rerun_job", "clear_cache"),
-}  # fmt: skip
+}
 # Tools that nobody outside IT administration uses legitimately.
 RESTRICTED_TOOLS: Final = (
-    "impersonate_user", "bulk_restore", "disable_mfa", "export_user_records", "bulk_ban",
+    "impersonate_user",
+    "bulk_restore",
+    "disable_mfa",
+    "export_user_records",
+    "bulk_ban",
     "override_enforcement",
-)  # fmt: skip
+)
 TOOL_NAMES: Final = tuple(
     sorted({t for ts in ADMIN_TOOLS.values() for t in ts} | set(RESTRICTED_TOOLS))
 )
 TOOL_ATTRS: Final = [json.dumps({"tool": t}) for t in TOOL_NAMES]
 TOOL: Final = {t: i for i, t in enumerate(TOOL_NAMES)}
-SETTINGS: Final = ("routing_weight", "sla_minutes", "auto_action_threshold", "sample_rate",
-                   "max_queue_age", "classifier_version")  # fmt: skip
+SETTINGS: Final = (
+    "routing_weight",
+    "sla_minutes",
+    "auto_action_threshold",
+    "sample_rate",
+    "max_queue_age",
+    "classifier_version",
+)
 SETTING_ATTRS: Final = [json.dumps({"setting": s}) for s in SETTINGS]
 QUEUES: Final = tuple(f"{p}-{g}" for p in policy.NAMES for g in policy.QUEUE_LANGUAGES)
 GRANTABLE: Final = (
-    "review_tool:moderator", "review_tool:appeals", "review_tool:qa", "case_tool:investigator",
-    "case_tool:private_data", "data_portal:analyst", "data_portal:pii_export",
-    "admin_console:operator", "admin_console:superuser", "iam:role_admin",
-)  # fmt: skip
+    "review_tool:moderator",
+    "review_tool:appeals",
+    "review_tool:qa",
+    "case_tool:investigator",
+    "case_tool:private_data",
+    "data_portal:analyst",
+    "data_portal:pii_export",
+    "admin_console:operator",
+    "admin_console:superuser",
+    "iam:role_admin",
+)
 GRANTEE_HEAD: Final = fragment({}, "grantee_id")
 # Per worked day by role: moderator, qa, lead, investigator, admin, engineer, other.
 ADMIN_ACTION: Final = np.array([0.0, 0.0, 1.0, 0.0, 12.0, 0.5, 0.0])
@@ -81,11 +105,18 @@ class Admin:
         truth: int = -1,
     ) -> None:
         ev.add(
-            ts=ts, actor=actor, action=action, source="iam", target_type="role",
+            ts=ts,
+            actor=actor,
+            action=action,
+            source="iam",
+            target_type="role",
             target=pick(GRANTABLE, role),
             attrs=join(GRANTEE_HEAD, pick(self.w.org.ids, grantee), close()),
-            ip=ctx.ip, country=ctx.country, device=ctx.device, truth=truth,
-        )  # fmt: skip
+            ip=ctx.ip,
+            country=ctx.country,
+            device=ctx.device,
+            truth=truth,
+        )
 
     def day(self, ev: DayEvents, roster: Roster, rng: np.random.Generator) -> None:
         org = self.w.org
@@ -104,12 +135,26 @@ class Admin:
         active = np.flatnonzero((org.hire_day <= roster.day) & (roster.day <= org.end_day))
         actor, ts = roster.spread(rng, admins, rng.poisson(GRANT[ADMIN], admins.size))
         grantee = active[rng.integers(0, active.size, actor.size)]
-        self.grants(ev, action="role_grant", actor=actor, ts=ts, grantee=grantee,
-                    role=rng.integers(0, 6, actor.size), ctx=Context.of(roster, actor))  # fmt: skip
+        self.grants(
+            ev,
+            action="role_grant",
+            actor=actor,
+            ts=ts,
+            grantee=grantee,
+            role=rng.integers(0, 6, actor.size),
+            ctx=Context.of(roster, actor),
+        )
         actor, ts = roster.spread(rng, admins, rng.poisson(REVOKE[ADMIN], admins.size))
         grantee = active[rng.integers(0, active.size, actor.size)]
-        self.grants(ev, action="role_revoke", actor=actor, ts=ts, grantee=grantee,
-                    role=rng.integers(0, 6, actor.size), ctx=Context.of(roster, actor))  # fmt: skip
+        self.grants(
+            ev,
+            action="role_revoke",
+            actor=actor,
+            ts=ts,
+            grantee=grantee,
+            role=rng.integers(0, 6, actor.size),
+            ctx=Context.of(roster, actor),
+        )
 
         # New hires get their roles on day one; leavers lose them on their last day.
         for action, who in (
@@ -123,19 +168,32 @@ class Admin:
             grantee = np.repeat(who, n_roles)
             actor = admins[rng.integers(0, admins.size, grantee.size)]
             _, ts = roster.spread(rng, actor, np.ones(actor.size, dtype=np.int64))
-            self.grants(ev, action=action, actor=actor, ts=ts, grantee=grantee,
-                        role=rng.integers(0, 3, grantee.size), ctx=Context.of(roster, actor))  # fmt: skip
+            self.grants(
+                ev,
+                action=action,
+                actor=actor,
+                ts=ts,
+                grantee=grantee,
+                role=rng.integers(0, 3, grantee.size),
+                ctx=Context.of(roster, actor),
+            )
 
         rare = admins[rng.random(admins.size) < 0.01]
         _, ts = roster.spread(rng, rare, np.ones(rare.size, dtype=np.int64))
         ctx = Context.of(roster, rare)
         ev.add(
-            ts=ts, actor=rare, action="audit_setting_change", source="admin_console",
-            target=pick(("audit:review_tool", "audit:case_tool", "audit:iam"),
-                        rng.integers(0, 3, rare.size)),
+            ts=ts,
+            actor=rare,
+            action="audit_setting_change",
+            source="admin_console",
+            target=pick(
+                ("audit:review_tool", "audit:case_tool", "audit:iam"), rng.integers(0, 3, rare.size)
+            ),
             attrs=json.dumps({"setting": "retention_days"}),
-            ip=ctx.ip, country=ctx.country, device=ctx.device,
-        )  # fmt: skip
+            ip=ctx.ip,
+            country=ctx.country,
+            device=ctx.device,
+        )
         self._oncall(ev, roster, rng)
 
     def _actions(
@@ -143,21 +201,32 @@ class Admin:
     ) -> None:
         ctx = Context.of(roster, actor)
         ev.add(
-            ts=ts, actor=actor, action="admin_action", source="admin_console",
+            ts=ts,
+            actor=actor,
+            action="admin_action",
+            source="admin_console",
             attrs=pick(TOOL_ATTRS, tool_codes(rng, self.w.org.role[actor].astype(np.int64))),
-            ip=ctx.ip, country=ctx.country, device=ctx.device,
-        )  # fmt: skip
+            ip=ctx.ip,
+            country=ctx.country,
+            device=ctx.device,
+        )
 
     def _configs(
         self, ev: DayEvents, roster: Roster, rng: np.random.Generator, actor: I64, ts: I64
     ) -> None:
         ctx = Context.of(roster, actor)
         ev.add(
-            ts=ts, actor=actor, action="config_change", source="admin_console",
-            target_type="queue", target=pick(QUEUES, rng.integers(0, len(QUEUES), actor.size)),
+            ts=ts,
+            actor=actor,
+            action="config_change",
+            source="admin_console",
+            target_type="queue",
+            target=pick(QUEUES, rng.integers(0, len(QUEUES), actor.size)),
             attrs=pick(SETTING_ATTRS, rng.integers(0, len(SETTINGS), actor.size)),
-            ip=ctx.ip, country=ctx.country, device=ctx.device,
-        )  # fmt: skip
+            ip=ctx.ip,
+            country=ctx.country,
+            device=ctx.device,
+        )
 
     def _oncall(self, ev: DayEvents, roster: Roster, rng: np.random.Generator) -> None:
         """Paged at night: a short burst of admin work from home before anyone is in."""
@@ -172,13 +241,27 @@ class Admin:
         offset = rng.uniform(0, 45, actor.size) * _MIN
         ts = seconds(np.repeat(begin, counts) + offset.astype(np.int64))
         login_ctx = Context(org.home_ip[paged], roster.country[paged], org.laptop[paged])
-        ev.add(ts=seconds(begin - 2 * _MIN), actor=paged, action="login", source="vpn",
-               ip=login_ctx.ip, country=login_ctx.country, device=login_ctx.device)  # fmt: skip
+        ev.add(
+            ts=seconds(begin - 2 * _MIN),
+            actor=paged,
+            action="login",
+            source="vpn",
+            ip=login_ctx.ip,
+            country=login_ctx.country,
+            device=login_ctx.device,
+        )
         config = rng.random(actor.size) < 0.3
         self._actions(ev, _at_home(roster, org.home_ip), rng, actor[~config], ts[~config])
         self._configs(ev, _at_home(roster, org.home_ip), rng, actor[config], ts[config])
-        ev.add(ts=seconds(begin + 50 * _MIN), actor=paged, action="logout", source="vpn",
-               ip=login_ctx.ip, country=login_ctx.country, device=login_ctx.device)  # fmt: skip
+        ev.add(
+            ts=seconds(begin + 50 * _MIN),
+            actor=paged,
+            action="logout",
+            source="vpn",
+            ip=login_ctx.ip,
+            country=login_ctx.country,
+            device=login_ctx.device,
+        )
 
 
 def _at_home(roster: Roster, home_ip: I32) -> Roster:

@@ -109,6 +109,15 @@ class Events:
             parts[f.name] = col.take(arrow_index) if isinstance(col, pa.Array) else col[index]
         return Events(**parts)
 
+    def slice(self, start: int, stop: int) -> Events:
+        parts = {}
+        for f in fields(self):
+            col = getattr(self, f.name)
+            parts[f.name] = (
+                col.slice(start, stop - start) if isinstance(col, pa.Array) else col[start:stop]
+            )
+        return Events(**parts)
+
     @staticmethod
     def concat(items: list[Events]) -> Events:
         parts = {}
@@ -125,16 +134,30 @@ class Events:
         i = np.zeros(0, dtype=np.int64)
         s = pa.array([], type=pa.string())
         return Events(
-            i, i.astype(np.int32), i.astype(np.int8), i.astype(np.int8), s,
-            i.astype(np.int8), i.astype(np.int8), i.astype(np.int32), i.astype(np.int16),
-            i.astype(np.int32), i, i, i, i, s, i.astype(np.int8), i,
-        )  # fmt: skip
+            i,
+            i.astype(np.int32),
+            i.astype(np.int8),
+            i.astype(np.int8),
+            s,
+            i.astype(np.int8),
+            i.astype(np.int8),
+            i.astype(np.int32),
+            i.astype(np.int16),
+            i.astype(np.int32),
+            i,
+            i,
+            i,
+            i,
+            s,
+            i.astype(np.int8),
+            i,
+        )
 
 
 Column = npt.ArrayLike | None
 
 
-def _col(value: Column, n: int, dtype: type[np.generic], default: int = NULL) -> np.ndarray:  # type: ignore[type-arg]
+def _col(value: Column, n: int, dtype: type[np.generic], default: int = NULL) -> np.ndarray:
     if value is None:
         return np.full(n, default, dtype=dtype)
     arr = np.asarray(value)
@@ -241,7 +264,7 @@ _TARGETS_ARR: Final = pa.array(TARGET_TYPES)
 EVENT_SCHEMA: Final = arrow_schema("events")
 
 
-def _lookup(table: pa.Array, codes: npt.NDArray[np.integer]) -> pa.Array:  # type: ignore[type-arg]
+def _lookup(table: pa.Array, codes: npt.NDArray[np.integer]) -> pa.Array:
     nulls = codes < 0
     if nulls.any():
         return table.take(pa.array(codes, mask=nulls))

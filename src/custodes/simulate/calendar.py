@@ -50,8 +50,9 @@ class Calendar:
         """Review volume: a yearly swell, a year-end lull, and news-driven surges."""
         doy = np.array([d.timetuple().tm_yday for d in dates], dtype=np.float64)
         vol = 1.0 + 0.08 * np.sin(2 * np.pi * (doy - 80.0) / 365.0)
-        lull = np.array([(d.month == 12 and d.day >= 22) or (d.month == 1 and d.day <= 2)
-                         for d in dates])  # fmt: skip
+        lull = np.array(
+            [(d.month == 12 and d.day >= 22) or (d.month == 1 and d.day <= 2) for d in dates]
+        )
         vol[lull] *= 0.85
         d = 0
         while d < len(dates):

@@ -16,10 +16,9 @@ from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-
-from custodes.simulate import policy as pol
 import pyarrow as pa
 
+from custodes.simulate import policy as pol
 from custodes.simulate.block import F64, HONEST, I8, I32, I64, OUTCOME, SCENARIO, B, DayEvents
 from custodes.simulate.ids import EVENTS_PER_DAY, account_ids, content_ids, event_ids
 from custodes.simulate.org import LEAD, MOD, QA, SITES
@@ -28,8 +27,8 @@ from custodes.simulate.text import close, fragment, join, pick
 from custodes.simulate.world import World
 
 APPROVE, REMOVE, RESTRICT, ESCALATE, SKIP = range(5)
-_DECISION_RATE: Final = {MOD: 75.0, LEAD: 8.0}
-_QA_RATE: Final = 55.0
+_DECISION_RATE: Final = {MOD: 84.0, LEAD: 8.0}
+_QA_RATE: Final = 60.0
 _HOUR: Final = 3600 * US_PER_SECOND
 _DAY: Final = 24 * _HOUR
 _LABELS: Final = ("approve", "remove", "restrict")
@@ -71,7 +70,8 @@ class Decided:
     owner: I64
     policy: I8
     lang: I8
-    correct: B
+    correct: B  # the decision matches the true label (what QA checks)
+    wrongful: B  # actioned although the content broke no rule (what appeals fix)
 
     def select(self, index: npt.NDArray[np.intp] | B) -> Decided:
         return Decided(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
@@ -186,15 +186,23 @@ class Moderation:
             truth=scenario,
         )
         correct = (outcome == truth) | (outcome == ESCALATE) | (outcome == SKIP)
+        removed = (outcome == REMOVE) | (outcome == RESTRICT)
+        wrongful = removed & (truth == APPROVE)
         done = Decided(
-            numbers, actor.astype(np.int32), ts, content, owner,
-            policy.astype(np.int8), lang.astype(np.int8), correct,
-        )  # fmt: skip
+            numbers,
+            actor.astype(np.int32),
+            ts,
+            content,
+            owner,
+            policy.astype(np.int8),
+            lang.astype(np.int8),
+            correct,
+            wrongful,
+        )
         self._today.append(done)
         self._escalated.append(owner[outcome == ESCALATE])
-        removed = (outcome == REMOVE) | (outcome == RESTRICT)
         if appeal is None:
-            appeal = np.where(correct, pol.APPEAL_IF_RIGHT, pol.APPEAL_IF_WRONG)
+            appeal = np.where(wrongful, pol.APPEAL_IF_WRONG, pol.APPEAL_IF_RIGHT)
             appeal = appeal * np.where(self.w.accounts.followers[owner] > 100_000, 2.0, 1.0)
         appealed = removed & (rng.random(n) < appeal)
         if appealed.any():
@@ -256,13 +264,23 @@ class Moderation:
         group = np.cumsum(new_group) - 1
         before = (csum - step)[new_group]
         elapsed = csum - before[group]
-        ts = seconds(np.minimum(origin + (elapsed * US_PER_SECOND).astype(np.int64),
-                                roster.end[actor]))  # fmt: skip
+        ts = seconds(
+            np.minimum(origin + (elapsed * US_PER_SECOND).astype(np.int64), roster.end[actor])
+        )
         self.decide(
-            ev, rng, actor=actor, ts=ts, policy=policy, owner=owner, truth=truth,
-            suggested=sugg, outcome=outcome, duration_s=dur, ctx=Context.of(roster, actor),
+            ev,
+            rng,
+            actor=actor,
+            ts=ts,
+            policy=policy,
+            owner=owner,
+            truth=truth,
+            suggested=sugg,
+            outcome=outcome,
+            duration_s=dur,
+            ctx=Context.of(roster, actor),
             scenario=adj.decision_truth[actor],
-        )  # fmt: skip
+        )
 
     # -- QA ------------------------------------------------------------------------------
 
@@ -336,7 +354,7 @@ class Moderation:
         d = pending.decided.select(idx)
         actor = handlers[rng.integers(0, handlers.size, idx.size)]
         overturn = rng.random(idx.size) < np.where(
-            d.correct, pol.OVERTURN_IF_RIGHT, pol.OVERTURN_IF_WRONG
+            d.wrongful, pol.OVERTURN_IF_WRONG, pol.OVERTURN_IF_RIGHT
         )
         scenario = np.full(idx.size, HONEST, dtype=np.int8)
         for person, creators, prob in roster.adjust.claims:

@@ -11,7 +11,6 @@ import json
 from typing import Final
 
 import numpy as np
-
 import pyarrow as pa
 
 from custodes.simulate.block import I64, SOURCE, DayEvents
@@ -29,9 +28,14 @@ DEVICE: Final = np.array([0.15, 0.15, 0.2, 0.2, 0.3, 0.4, 0.2])
 
 INTERNAL_DOMAIN: Final = "custodes-corp.com"
 PARTNER_DOMAINS: Final = (
-    "northwind-bpo.com", "atlas-review.com", "meridian-cx.com", "trustedflagger.org",
-    "lawfirm-llp.com", "policy-institute.org", "safetynet-ngo.org",
-)  # fmt: skip
+    "northwind-bpo.com",
+    "atlas-review.com",
+    "meridian-cx.com",
+    "trustedflagger.org",
+    "lawfirm-llp.com",
+    "policy-institute.org",
+    "safetynet-ngo.org",
+)
 PERSONAL_DOMAINS: Final = ("gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "proton.me")
 _DOMAINS: Final = (INTERNAL_DOMAIN, *PARTNER_DOMAINS, *PERSONAL_DOMAINS)
 EMAIL_ATTRS: Final = [
@@ -43,15 +47,23 @@ EMAIL_ATTRS: Final = [
 SITES_BY_CATEGORY: Final[dict[str, tuple[str, ...]]] = {
     "work": ("wiki.custodes-corp.com", "jira.custodes-corp.com", "policy.custodes-corp.com"),
     "search": ("google.com", "bing.com", "duckduckgo.com"),
-    "news": ("bbc.com", "elpais.com", "folha.uol.com.br", "rappler.com", "thehindu.com",
-             "irishtimes.com", "publico.pt", "eltiempo.com"),
+    "news": (
+        "bbc.com",
+        "elpais.com",
+        "folha.uol.com.br",
+        "rappler.com",
+        "thehindu.com",
+        "irishtimes.com",
+        "publico.pt",
+        "eltiempo.com",
+    ),
     "social": ("x.com", "facebook.com", "instagram.com", "reddit.com", "tiktok.com"),
     "webmail": ("mail.google.com", "outlook.live.com"),
     "cloud_storage": ("drive.google.com", "dropbox.com"),
     "shopping": ("amazon.com", "mercadolivre.com.br", "lazada.com.ph", "flipkart.com"),
     "streaming": ("youtube.com", "spotify.com", "netflix.com"),
     "job_search": ("linkedin.com", "indeed.com", "glassdoor.com"),
-}  # fmt: skip
+}
 CATEGORY_P: Final = np.array([0.50, 0.12, 0.10, 0.08, 0.03, 0.02, 0.05, 0.09, 0.01])
 _URLS: Final = [(c, d) for c, ds in SITES_BY_CATEGORY.items() for d in ds]
 HTTP_ATTRS: Final = [json.dumps({"category": c, "url_domain": d}) for c, d in _URLS]
@@ -70,13 +82,14 @@ def usb_serials(person: I64, cls: I64) -> pa.Array:
     Serials are scrambled so that nothing in the number tells whose device it is or how
     new it is; class codes above 3 stand for devices a person acquires later.
     """
-    mixed = (person.astype(np.int64) * 2_654_435_761 + cls.astype(np.int64) * 40_503 + 12_345)
+    mixed = person.astype(np.int64) * 2_654_435_761 + cls.astype(np.int64) * 40_503 + 12_345
     return fixed_width("USB-", mixed % 10_000_000, 7)
 
 
 def http_attrs(rng: np.random.Generator, category: I64) -> I64:
     """Index into HTTP_ATTRS for a domain of each category."""
-    return _CAT_FIRST[category] + (rng.random(category.size) * _CAT_SIZE[category]).astype(np.int64)
+    offset = (rng.random(category.size) * _CAT_SIZE[category]).astype(np.int64)
+    return np.asarray(_CAT_FIRST[category] + offset, dtype=np.int64)
 
 
 class Office:
@@ -110,17 +123,31 @@ class Office:
             ("logout", people, logout, source),
             ("logout", people[relog], mid[relog], source[relog]),
             ("login", people[relog], back[relog], source[relog]),
-            ("login_failed", people[fail], np.maximum(login[fail] - 40 * US_PER_SECOND, floor[fail]), source[fail]),
-            ("mfa_failed", people[mfa], np.maximum(login[mfa] - 20 * US_PER_SECOND, floor[mfa]), source[mfa]),
-        ]  # fmt: skip
+            (
+                "login_failed",
+                people[fail],
+                np.maximum(login[fail] - 40 * US_PER_SECOND, floor[fail]),
+                source[fail],
+            ),
+            (
+                "mfa_failed",
+                people[mfa],
+                np.maximum(login[mfa] - 20 * US_PER_SECOND, floor[mfa]),
+                source[mfa],
+            ),
+        ]
         for action, who, ts, src in blocks:
             ctx = Context.of(roster, who)
             ev.add(
-                ts=seconds(ts), actor=who, action=action,
+                ts=seconds(ts),
+                actor=who,
+                action=action,
                 source=src,
                 outcome="failure" if action.endswith("_failed") else "success",
-                ip=ctx.ip, country=ctx.country, device=ctx.device,
-            )  # fmt: skip
+                ip=ctx.ip,
+                country=ctx.country,
+                device=ctx.device,
+            )
 
     def email(self, ev: DayEvents, roster: Roster, rng: np.random.Generator) -> None:
         org = self.w.org
@@ -142,10 +169,17 @@ class Office:
         ).astype(np.int64)
         ctx = Context.of(roster, actor)
         ev.add(
-            ts=ts, actor=actor, action="email_send", source="mail_gateway", target_type="email",
-            nbytes=size, attrs=pick(EMAIL_ATTRS, domain * 2 + attach),
-            ip=ctx.ip, country=ctx.country, device=ctx.device,
-        )  # fmt: skip
+            ts=ts,
+            actor=actor,
+            action="email_send",
+            source="mail_gateway",
+            target_type="email",
+            nbytes=size,
+            attrs=pick(EMAIL_ATTRS, domain * 2 + attach),
+            ip=ctx.ip,
+            country=ctx.country,
+            device=ctx.device,
+        )
 
     def http(self, ev: DayEvents, roster: Roster, rng: np.random.Generator) -> None:
         org = self.w.org
@@ -158,11 +192,17 @@ class Office:
         category = np.where(leaving & (rng.random(n) < 0.05), JOB_SEARCH, category)
         ctx = Context.of(roster, actor)
         ev.add(
-            ts=ts, actor=actor, action="http_visit", source="proxy", target_type="url",
+            ts=ts,
+            actor=actor,
+            action="http_visit",
+            source="proxy",
+            target_type="url",
             attrs=pick(HTTP_ATTRS, http_attrs(rng, category)),
             nbytes=rng.lognormal(np.log(2e5), 1.0, n).astype(np.int64),
-            ip=ctx.ip, country=ctx.country, device=ctx.device,
-        )  # fmt: skip
+            ip=ctx.ip,
+            country=ctx.country,
+            device=ctx.device,
+        )
 
     def devices(self, ev: DayEvents, roster: Roster, rng: np.random.Generator) -> None:
         org = self.w.org
@@ -177,12 +217,22 @@ class Office:
             rng.choice([0, 1, 3], size=n, p=[0.65, 0.3, 0.05]),
         )
         serial = usb_serials(actor, cls)
-        out = seconds(np.minimum(ts + rng.lognormal(np.log(3600e6), 1.0, n).astype(np.int64),
-                                 roster.end[actor]))  # fmt: skip
+        out = seconds(
+            np.minimum(
+                ts + rng.lognormal(np.log(3600e6), 1.0, n).astype(np.int64), roster.end[actor]
+            )
+        )
         for action, when in (("device_connect", ts), ("device_disconnect", out)):
             ctx = Context.of(roster, actor)
             ev.add(
-                ts=when, actor=actor, action=action, source="endpoint", target_type="device",
-                target=serial, attrs=pick(DEVICE_ATTRS, cls),
-                ip=ctx.ip, country=ctx.country, device=ctx.device,
-            )  # fmt: skip
+                ts=when,
+                actor=actor,
+                action=action,
+                source="endpoint",
+                target_type="device",
+                target=serial,
+                attrs=pick(DEVICE_ATTRS, cls),
+                ip=ctx.ip,
+                country=ctx.country,
+                device=ctx.device,
+            )

@@ -193,8 +193,13 @@ def build_org(cfg: SimulationConfig, rng: np.random.Generator, net: Network) -> 
             # Leads without a moderation team run QA or operations at the site.
             teams.append(Team(f"{st.key}-ops-{t_i + 1}", s, DAY, -1, int(lead)))
             team[lead] = len(teams) - 1
-        for r, label in ((QA, "qa"), (INV, "investigations"), (ADMIN, "it-admin"),
-                         (ENG, "data-eng"), (OTHER, "operations")):  # fmt: skip
+        for r, label in (
+            (QA, "qa"),
+            (INV, "investigations"),
+            (ADMIN, "it-admin"),
+            (ENG, "data-eng"),
+            (OTHER, "operations"),
+        ):
             members = np.flatnonzero(here & (role == r))
             if not len(members):
                 continue

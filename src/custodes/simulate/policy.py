@@ -52,8 +52,9 @@ ESCALATE: Final = np.array([p.escalate for p in POLICIES])
 # Queue language follows the site; queues are "<policy>-<language>".
 QUEUE_LANGUAGES: Final = ("en", "es", "pt")
 
-# Users appeal removals of their content; wrong removals get appealed more and overturned.
-APPEAL_IF_RIGHT: Final = 0.05
-APPEAL_IF_WRONG: Final = 0.12
-OVERTURN_IF_WRONG: Final = 0.70
+# Users appeal actions on their content; wrongful ones (the content broke no rule) get
+# appealed more and are usually overturned.
+APPEAL_IF_RIGHT: Final = 0.06
+APPEAL_IF_WRONG: Final = 0.10
+OVERTURN_IF_WRONG: Final = 0.60
 OVERTURN_IF_RIGHT: Final = 0.03

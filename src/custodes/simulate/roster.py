@@ -78,7 +78,7 @@ class Roster:
         self,
         rng: np.random.Generator,
         people: I64,
-        counts: npt.NDArray[np.integer],  # type: ignore[type-arg]
+        counts: npt.NDArray[np.integer],
         lead_min: float = 15.0,
         tail_min: float = 5.0,
     ) -> tuple[I64, I64]:

@@ -47,7 +47,7 @@ class TicketSet:
     def __len__(self) -> int:
         return int(self.number.size)
 
-    def select(self, index: np.ndarray) -> TicketSet:  # type: ignore[type-arg]
+    def select(self, index: np.ndarray) -> TicketSet:
         return TicketSet(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
     @staticmethod
@@ -80,8 +80,8 @@ class Tickets:
             actor.astype(np.int32),
             target.astype(np.int64),
             np.broadcast_to(np.asarray(kind, dtype=np.int8), (n,)).copy(),
-            opened,
-            closed,
+            opened // 1_000_000 * 1_000_000,
+            closed // 1_000_000 * 1_000_000,
         )
         self._all.append(new)
         self.open = TicketSet.concat([self.open, new])

@@ -33,10 +33,15 @@ UPLOAD: Final = np.array([0.0, 0.01, 0.2, 0.05, 0.05, 0.3, 0.2])
 FORMATS: Final = ("csv", "parquet", "xlsx")
 EXPORT_ATTRS: Final = [json.dumps({"dataset": d, "format": f}) for d in DATASETS for f in FORMATS]
 REPORTS: Final = (
-    "reports/weekly_quality_", "reports/queue_health_", "exports/case_bundle_",
-    "shared/policy_guidelines_v", "shared/training_deck_", "reports/sla_summary_",
-    "exports/appeals_sample_", "shared/shift_roster_",
-)  # fmt: skip
+    "reports/weekly_quality_",
+    "reports/queue_health_",
+    "exports/case_bundle_",
+    "shared/policy_guidelines_v",
+    "shared/training_deck_",
+    "reports/sla_summary_",
+    "exports/appeals_sample_",
+    "shared/shift_roster_",
+)
 EXTENSIONS: Final = (".pdf", ".xlsx", ".csv", ".docx", ".zip")
 SANCTIONED: Final = ("custodes.box.com", "custodes-my.sharepoint.com")
 UPLOAD_DOMAINS: Final = (*SANCTIONED, "wetransfer.com")
@@ -63,14 +68,21 @@ class Transfers:
         role = org.role[people]
         vol = roster.volume[people]
 
-        actor, ts = roster.spread(rng, people, rng.poisson(EXPORT[role] * vol))
+        actor, ts = roster.spread(rng, people, rng.poisson(EXPORT[role] * vol), lead_min=30.0)
         n = actor.size
         r = org.role[actor]
-        records = np.where(
-            r == ENG,
-            rng.lognormal(np.log(5e4), 1.5, n),
-            np.where(r == INV, rng.lognormal(np.log(500.0), 1.0, n), rng.lognormal(np.log(2e3), 1.0, n)),
-        ).astype(np.int64) + 1  # fmt: skip
+        records = (
+            np.where(
+                r == ENG,
+                rng.lognormal(np.log(5e4), 1.5, n),
+                np.where(
+                    r == INV,
+                    rng.lognormal(np.log(500.0), 1.0, n),
+                    rng.lognormal(np.log(2e3), 1.0, n),
+                ),
+            ).astype(np.int64)
+            + 1
+        )
         dataset = rng.integers(0, len(DATASETS), n)
         ticket = np.full(n, -1, dtype=np.int64)
         # Engineers work from data requests opened days before, closed days after.
@@ -87,46 +99,80 @@ class Transfers:
         ticket = np.where(case, self.access.ticket_of(t), ticket)
         ctx = Context.of(roster, actor)
         ev.add(
-            ts=ts, actor=actor, action="export_data", source="data_portal", target_type="file",
-            target=pick(DATASETS, dataset), ticket=ticket, records=records,
+            ts=ts,
+            actor=actor,
+            action="export_data",
+            source="data_portal",
+            target_type="file",
+            target=pick(DATASETS, dataset),
+            ticket=ticket,
+            records=records,
             nbytes=records * rng.integers(150, 400, n),
             attrs=pick(EXPORT_ATTRS, dataset * len(FORMATS) + rng.integers(0, len(FORMATS), n)),
-            ip=ctx.ip, country=ctx.country, device=ctx.device,
-        )  # fmt: skip
+            ip=ctx.ip,
+            country=ctx.country,
+            device=ctx.device,
+        )
 
         actor, ts = roster.spread(rng, people, rng.poisson(DOWNLOAD[role] * vol))
         ctx = Context.of(roster, actor)
         ev.add(
-            ts=ts, actor=actor, action="download_file", source="data_portal", target_type="file",
+            ts=ts,
+            actor=actor,
+            action="download_file",
+            source="data_portal",
+            target_type="file",
             target=file_names(rng, actor.size),
             nbytes=rng.lognormal(np.log(2e6), 1.3, actor.size).astype(np.int64),
-            ip=ctx.ip, country=ctx.country, device=ctx.device,
-        )  # fmt: skip
+            ip=ctx.ip,
+            country=ctx.country,
+            device=ctx.device,
+        )
 
         actor, ts = roster.spread(rng, people, rng.poisson(PRINT[role] * vol))
         ctx = Context.of(roster, actor)
         ev.add(
-            ts=ts, actor=actor, action="print", source="endpoint", target_type="file",
+            ts=ts,
+            actor=actor,
+            action="print",
+            source="endpoint",
+            target_type="file",
             target=file_names(rng, actor.size),
             records=rng.integers(1, 31, actor.size),
-            ip=ctx.ip, country=ctx.country, device=ctx.device,
-        )  # fmt: skip
+            ip=ctx.ip,
+            country=ctx.country,
+            device=ctx.device,
+        )
 
         actor, ts = roster.spread(rng, people, rng.poisson(REMOVABLE[role]))
         ctx = Context.of(roster, actor)
         ev.add(
-            ts=ts, actor=actor, action="copy_to_removable", source="dlp", target_type="device",
+            ts=ts,
+            actor=actor,
+            action="copy_to_removable",
+            source="dlp",
+            target_type="device",
             target=usb_serials(actor, np.full(actor.size, USB_STORAGE, dtype=np.int64)),
             nbytes=rng.lognormal(np.log(5e7), 1.2, actor.size).astype(np.int64),
-            attrs=COPY_ATTRS, ip=ctx.ip, country=ctx.country, device=ctx.device,
-        )  # fmt: skip
+            attrs=COPY_ATTRS,
+            ip=ctx.ip,
+            country=ctx.country,
+            device=ctx.device,
+        )
 
         actor, ts = roster.spread(rng, people, rng.poisson(UPLOAD[role] * vol))
         n = actor.size
         domain = np.where(rng.random(n) < 0.05, 2, rng.integers(0, 2, n))
         ctx = Context.of(roster, actor)
         ev.add(
-            ts=ts, actor=actor, action="upload_external", source="dlp", target_type="url",
+            ts=ts,
+            actor=actor,
+            action="upload_external",
+            source="dlp",
+            target_type="url",
             nbytes=rng.lognormal(np.log(5e6), 1.2, n).astype(np.int64),
-            attrs=pick(UPLOAD_ATTRS, domain), ip=ctx.ip, country=ctx.country, device=ctx.device,
-        )  # fmt: skip
+            attrs=pick(UPLOAD_ATTRS, domain),
+            ip=ctx.ip,
+            country=ctx.country,
+            device=ctx.device,
+        )

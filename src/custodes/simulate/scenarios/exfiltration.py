@@ -51,8 +51,7 @@ def setup_data_exfiltration(pl: Planner) -> list[Insider]:
     n_channels = 1 + int(rng.random() < 0.4 + 0.4 * s) + int(rng.random() < 0.3 * s)
     chosen = rng.choice(len(CHANNELS), size=n_channels, replace=False, p=_CHANNEL_P)
     ins = Insider(p, "data_exfiltration", first, last, s, camouflage(rng, s), variant)
-    # Channels are kept in ``targets`` (small integer codes) to keep the Insider flat.
-    ins.targets = np.sort(chosen).astype(np.int64)
+    ins.detail["channels"] = [CHANNELS[int(c)] for c in np.sort(chosen)]
     return [ins]
 
 
@@ -60,7 +59,7 @@ def act_data_exfiltration(ins: Insider, st: Stage) -> None:
     rng, s = st.rng, ins.intensity
     home = rng.random() < 0.4 * s
 
-    def when(n: int) -> np.ndarray:  # type: ignore[type-arg]
+    def when(n: int) -> np.ndarray:
         if home:
             return st.after_hours(ins, n)
         # Late in the shift, when fewer people are looking.
@@ -68,7 +67,9 @@ def act_data_exfiltration(ins: Insider, st: Stage) -> None:
         ts = end - (rng.uniform(0.1, 2.5, n) * HOUR).astype(np.int64)
         return ins.clip((np.sort(ts) // 1_000_000) * 1_000_000)
 
-    for channel in (CHANNELS[int(c)] for c in ins.targets):
+    channels = ins.detail["channels"]
+    assert isinstance(channels, list)
+    for channel in channels:
         if channel == "bulk_export":
             n = int(rng.poisson(0.5 + 1.5 * s))
             if n == 0:
@@ -76,20 +77,31 @@ def act_data_exfiltration(ins: Insider, st: Stage) -> None:
             records = rng.lognormal(np.log(2e4 * (1 + 20 * s)), 1.0, n).astype(np.int64)
             dataset = _SENSITIVE[rng.integers(0, _SENSITIVE.size, n)]
             st.add(
-                ins, st.ctx(ins, n, at_home=home), ts=when(n), action="export_data",
-                source="data_portal", target_type="file", target=pick(DATASETS, dataset),
-                records=records, nbytes=records * rng.integers(200, 400, n),
+                ins,
+                st.ctx(ins, n, at_home=home),
+                ts=when(n),
+                action="export_data",
+                source="data_portal",
+                target_type="file",
+                target=pick(DATASETS, dataset),
+                records=records,
+                nbytes=records * rng.integers(200, 400, n),
                 attrs=objects([{"dataset": DATASETS[d], "format": "csv"} for d in dataset]),
-            )  # fmt: skip
+            )
         elif channel == "download":
             n = int(rng.poisson(2.0 + 10.0 * s))
             if n == 0:
                 continue
             st.add(
-                ins, st.ctx(ins, n, at_home=home), ts=when(n), action="download_file",
-                source="data_portal", target_type="file", target=file_names(rng, n),
+                ins,
+                st.ctx(ins, n, at_home=home),
+                ts=when(n),
+                action="download_file",
+                source="data_portal",
+                target_type="file",
+                target=file_names(rng, n),
                 nbytes=rng.lognormal(np.log(2e7 * (1 + 4 * s)), 1.0, n).astype(np.int64),
-            )  # fmt: skip
+            )
         elif channel == "removable":
             n = int(rng.poisson(1.0 + 3.0 * s))
             if n == 0:
@@ -97,27 +109,51 @@ def act_data_exfiltration(ins: Insider, st: Stage) -> None:
             ts = when(n + 1)
             serial = usb_serials(np.full(1, ins.actor), np.full(1, 7))[0].as_py()
             st.add(
-                ins, st.ctx(ins, 1, at_home=home), ts=ts[:1], action="device_connect",
-                source="endpoint", target_type="device", target=serial,
+                ins,
+                st.ctx(ins, 1, at_home=home),
+                ts=ts[:1],
+                action="device_connect",
+                source="endpoint",
+                target_type="device",
+                target=serial,
                 attrs='{"device_class":"usb_storage"}',
-            )  # fmt: skip
+            )
             st.add(
-                ins, st.ctx(ins, n, at_home=home), ts=ts[1:], action="copy_to_removable",
-                source="dlp", target_type="device", target=serial,
+                ins,
+                st.ctx(ins, n, at_home=home),
+                ts=ts[1:],
+                action="copy_to_removable",
+                source="dlp",
+                target_type="device",
+                target=serial,
                 nbytes=rng.lognormal(np.log(3e8 * (0.3 + s)), 0.8, n).astype(np.int64),
                 attrs='{"device_class":"usb_storage"}',
-            )  # fmt: skip
+            )
+            st.add(
+                ins,
+                st.ctx(ins, 1, at_home=home),
+                ts=ins.clip(ts[-1:] + 60_000_000),
+                action="device_disconnect",
+                source="endpoint",
+                target_type="device",
+                target=serial,
+                attrs='{"device_class":"usb_storage"}',
+            )
         elif channel == "cloud_upload":
             n = int(rng.poisson(1.0 + 4.0 * s))
             if n == 0:
                 continue
             domain = rng.integers(0, len(PERSONAL_CLOUD), n)
             st.add(
-                ins, st.ctx(ins, n, at_home=home), ts=when(n), action="upload_external",
-                source="dlp", target_type="url",
+                ins,
+                st.ctx(ins, n, at_home=home),
+                ts=when(n),
+                action="upload_external",
+                source="dlp",
+                target_type="url",
                 nbytes=rng.lognormal(np.log(1e8 * (0.2 + s)), 1.0, n).astype(np.int64),
                 attrs=pick([json.dumps({"url_domain": d}) for d in PERSONAL_CLOUD], domain),
-            )  # fmt: skip
+            )
         else:
             n = int(rng.poisson(1.0 + 4.0 * s))
             if n == 0:
@@ -125,8 +161,12 @@ def act_data_exfiltration(ins: Insider, st: Stage) -> None:
             first_personal = 1 + len(PARTNER_DOMAINS)
             domain = first_personal + rng.integers(0, len(PERSONAL_DOMAINS), n)
             st.add(
-                ins, st.ctx(ins, n, at_home=home), ts=when(n), action="email_send",
-                source="mail_gateway", target_type="email",
+                ins,
+                st.ctx(ins, n, at_home=home),
+                ts=when(n),
+                action="email_send",
+                source="mail_gateway",
+                target_type="email",
                 nbytes=rng.lognormal(np.log(5e6 * (0.3 + s)), 0.8, n).astype(np.int64),
                 attrs=pick(EMAIL_ATTRS, domain * 2 + 1),
-            )  # fmt: skip
+            )

@@ -61,25 +61,41 @@ def act_unjustified_access(ins: Insider, st: Stage) -> None:
     ticket = st.access.ticket_of(np.where(disguise, t, -1))
     dtype = rng.choice(5, size=k, p=[0.35, 0.1, 0.2, 0.3, 0.05])
     st.add(
-        ins, ctx, ts=ts, action="view_private_data", source="case_tool", target_type="account",
-        target=account_ids(target), ticket=ticket, records=private_records(rng, dtype),
+        ins,
+        ctx,
+        ts=ts,
+        action="view_private_data",
+        source="case_tool",
+        target_type="account",
+        target=account_ids(target),
+        ticket=ticket,
+        records=private_records(rng, dtype),
         attrs=pick(DATA_TYPE_ATTRS, dtype),
-    )  # fmt: skip
+    )
     before = rng.random(k) < 0.7
     if before.any():
         n = int(before.sum())
         lead = rng.integers(5, 60, n) * 1_000_000
         st.add(
-            ins, st.ctx(ins, n, at_home=home), ts=ins.clip(ts[before] - lead),
-            action="view_profile", source="case_tool", target_type="account",
-            target=account_ids(target[before]), records=1,
-        )  # fmt: skip
+            ins,
+            st.ctx(ins, n, at_home=home),
+            ts=ins.clip(ts[before] - lead),
+            action="view_profile",
+            source="case_tool",
+            target_type="account",
+            target=account_ids(target[before]),
+            records=1,
+        )
     search = rng.random(k) < 0.4
     if search.any():
         n = int(search.sum())
         lead = rng.integers(60, 180, n) * 1_000_000
         st.add(
-            ins, st.ctx(ins, n, at_home=home), ts=ins.clip(ts[search] - lead),
-            action="search_accounts", source="case_tool", records=rng.integers(1, 6, n),
+            ins,
+            st.ctx(ins, n, at_home=home),
+            ts=ins.clip(ts[search] - lead),
+            action="search_accounts",
+            source="case_tool",
+            records=rng.integers(1, 6, n),
             attrs='{"query_type":"name"}',
-        )  # fmt: skip
+        )

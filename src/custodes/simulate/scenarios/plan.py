@@ -61,6 +61,7 @@ class Insider:
     label_start: int = 0
     label_end: int = 0
     role_in_scheme: str = "perpetrator"
+    detail: dict[str, object] = field(default_factory=dict)  # extra label attrs
 
     def active(self, day: int) -> bool:
         return self.first_day <= day <= self.last_day
@@ -141,6 +142,7 @@ def labels_table(insiders: list[Insider], w: World) -> pa.Table:
         }
         if ins.partner >= 0:
             attrs["partner_id"] = org.ids[ins.partner]
+        attrs.update(ins.detail)
         if ins.targets.size:
             attrs["target_account_ids"] = [account_id(int(a)) for a in ins.targets]
         rows["actor_id"].append(org.ids[ins.actor])

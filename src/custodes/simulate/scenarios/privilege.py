@@ -20,12 +20,19 @@ from custodes.simulate.scenarios.stage import Stage
 from custodes.simulate.text import objects, pick
 
 _ELEVATED: Final = np.array(
-    [GRANTABLE.index(r) for r in ("admin_console:superuser", "data_portal:pii_export",
-                                  "case_tool:private_data", "iam:role_admin")]  # fmt: skip
+    [
+        GRANTABLE.index(r)
+        for r in (
+            "admin_console:superuser",
+            "data_portal:pii_export",
+            "case_tool:private_data",
+            "iam:role_admin",
+        )
+    ]
 )
 _TOOL_ATTRS: Final = [json.dumps({"tool": t}) for t in RESTRICTED_TOOLS]
 _AUDIT: Final = ("audit:review_tool", "audit:case_tool", "audit:iam", "audit:data_portal")
-_ALL_ROLES: Final = {r: 1.0 for r in range(7)}
+_ALL_ROLES: Final = dict.fromkeys(range(7), 1.0)
 
 
 def setup_privilege_abuse(pl: Planner) -> list[Insider]:
@@ -40,7 +47,9 @@ def setup_privilege_abuse(pl: Planner) -> list[Insider]:
             org.departure[p] = "termination" if org.notice_day[p] == end else "resignation"
             s = intensity(rng)
             last = min(days - 1, end + int(rng.integers(2, 11)))
-            return [Insider(p, "privilege_abuse", end + 1, last, s, camouflage(rng, s), "after_end")]
+            return [
+                Insider(p, "privilege_abuse", end + 1, last, s, camouflage(rng, s), "after_end")
+            ]
         if p is not None:
             pl.taken.discard(p)
     p = pl.pick("privilege_abuse")
@@ -77,33 +86,51 @@ def act_privilege_abuse(ins: Insider, st: Stage) -> None:
         k = 1 + int(rng.random() < s)
         ts = st.during_shift(ins, k)
         st.admin.grants(
-            st.ev, action="role_grant", actor=np.full(k, ins.actor, dtype=np.int64), ts=ts,
+            st.ev,
+            action="role_grant",
+            actor=np.full(k, ins.actor, dtype=np.int64),
+            ts=ts,
             grantee=np.full(k, grantee, dtype=np.int64),
-            role=rng.choice(_ELEVATED, size=k), ctx=st.ctx(ins, k), truth=SCENARIO[ins.scenario],
-        )  # fmt: skip
+            role=rng.choice(_ELEVATED, size=k),
+            ctx=st.ctx(ins, k),
+            truth=SCENARIO[ins.scenario],
+        )
     if ins.variant == "audit_tamper" and rng.random() < 0.4:
         st.add(
-            ins, st.ctx(ins, 1), ts=st.during_shift(ins, 1), action="audit_setting_change",
-            source="admin_console", target=_AUDIT[int(rng.integers(len(_AUDIT)))],
+            ins,
+            st.ctx(ins, 1),
+            ts=st.during_shift(ins, 1),
+            action="audit_setting_change",
+            source="admin_console",
+            target=_AUDIT[int(rng.integers(len(_AUDIT)))],
             attrs=objects([{"setting": "logging_enabled", "value": False}]),
-        )  # fmt: skip
+        )
     n = int(rng.poisson(1.0 + 3.0 * s))
     if n:
         off_hours = rng.random() < 0.4 * s
         ts = st.after_hours(ins, n) if off_hours else st.during_shift(ins, n)
         denied = (org.role[ins.actor] != ADMIN) & (rng.random(n) < 0.25)
         st.add(
-            ins, st.ctx(ins, n, at_home=off_hours), ts=ts, action="admin_action",
-            source="admin_console", outcome=np.where(denied, OUTCOME["failure"], OUTCOME["success"]),
+            ins,
+            st.ctx(ins, n, at_home=off_hours),
+            ts=ts,
+            action="admin_action",
+            source="admin_console",
+            outcome=np.where(denied, OUTCOME["failure"], OUTCOME["success"]),
             attrs=pick(_TOOL_ATTRS, rng.integers(0, len(RESTRICTED_TOOLS), n)),
-        )  # fmt: skip
+        )
     if ins.variant in ("tool_misuse", "audit_tamper") and rng.random() < 0.3 + 0.4 * s:
         ts = st.after_hours(ins, 1)
         st.add(
-            ins, st.ctx(ins, 1, at_home=True), ts=ts, action="config_change",
-            source="admin_console", target_type="queue", target="child_safety-en",
+            ins,
+            st.ctx(ins, 1, at_home=True),
+            ts=ts,
+            action="config_change",
+            source="admin_console",
+            target_type="queue",
+            target="child_safety-en",
             attrs=objects([{"setting": "auto_action_threshold"}]),
-        )  # fmt: skip
+        )
 
 
 def _after_end(ins: Insider, st: Stage) -> None:
@@ -121,7 +148,9 @@ def _after_end(ins: Insider, st: Stage) -> None:
     rest = _slice(ctx, 1, n + 1)
     account = st.w.accounts.owners(rng, n)
     kind = rng.random(n)
-    action = np.where(kind < 0.5, "view_profile", np.where(kind < 0.8, "view_private_data", "export_data"))
+    action = np.where(
+        kind < 0.5, "view_profile", np.where(kind < 0.8, "view_private_data", "export_data")
+    )
     for name in ("view_profile", "view_private_data", "export_data"):
         rows = np.flatnonzero(action == name)
         if rows.size == 0:
@@ -129,19 +158,32 @@ def _after_end(ins: Insider, st: Stage) -> None:
         sub = _slice(rest, rows)
         if name == "export_data":
             records = rng.lognormal(np.log(5e3 * (1 + 5 * s)), 1.0, rows.size).astype(np.int64)
-            st.add(ins, sub, ts=ts[1:][rows], action=name, source="data_portal",
-                   target_type="file", target="ds:account_signals", records=records,
-                   nbytes=records * 300)  # fmt: skip
+            st.add(
+                ins,
+                sub,
+                ts=ts[1:][rows],
+                action=name,
+                source="data_portal",
+                target_type="file",
+                target="ds:account_signals",
+                records=records,
+                nbytes=records * 300,
+            )
             continue
         dtype = rng.integers(0, len(DATA_TYPE_ATTRS), rows.size)
         st.add(
-            ins, sub, ts=ts[1:][rows], action=name, source="case_tool", target_type="account",
+            ins,
+            sub,
+            ts=ts[1:][rows],
+            action=name,
+            source="case_tool",
+            target_type="account",
             target=account_ids(account[rows]),
             records=private_records(rng, dtype) if name == "view_private_data" else 1,
             attrs=pick(DATA_TYPE_ATTRS, dtype) if name == "view_private_data" else None,
-        )  # fmt: skip
+        )
 
 
-def _slice(ctx: Context, start: int | np.ndarray, stop: int | None = None) -> Context:  # type: ignore[type-arg]
+def _slice(ctx: Context, start: int | np.ndarray, stop: int | None = None) -> Context:
     index = slice(start, stop) if isinstance(start, int) else start
     return Context(ctx.ip[index], ctx.country[index], ctx.device[index])

@@ -67,23 +67,30 @@ def act_paid_reversal(ins: Insider, st: Stage) -> None:
 def _decide(
     ins: Insider,
     st: Stage,
-    owner: np.ndarray,  # type: ignore[type-arg]
-    policy: np.ndarray,  # type: ignore[type-arg]
-    truth: np.ndarray,  # type: ignore[type-arg]
-    outcome: np.ndarray,  # type: ignore[type-arg]
+    owner: np.ndarray,
+    policy: np.ndarray,
+    truth: np.ndarray,
+    outcome: np.ndarray,
     appeal: float,
 ) -> None:
     rng, n = st.rng, owner.size
     org = st.w.org
     dur = rng.lognormal(np.log(pol.SECONDS[policy] * org.speed[ins.actor]), pol.SIGMA[policy])
     st.moderation.decide(
-        st.ev, rng,
-        actor=np.full(n, ins.actor, dtype=np.int64), ts=st.during_shift(ins, n),
-        policy=policy.astype(np.int64), owner=owner.astype(np.int64), truth=truth.astype(np.int64),
+        st.ev,
+        rng,
+        actor=np.full(n, ins.actor, dtype=np.int64),
+        ts=st.during_shift(ins, n),
+        policy=policy.astype(np.int64),
+        owner=owner.astype(np.int64),
+        truth=truth.astype(np.int64),
         suggested=st.moderation.suggestions(rng, policy.astype(np.int64), truth.astype(np.int64)),
-        outcome=outcome.astype(np.int64), duration_s=dur.clip(2.0, 1800.0),
-        ctx=st.ctx(ins, n), scenario=SCENARIO[ins.scenario], appeal=np.full(n, appeal),
-    )  # fmt: skip
+        outcome=outcome.astype(np.int64),
+        duration_s=dur.clip(2.0, 1800.0),
+        ctx=st.ctx(ins, n),
+        scenario=SCENARIO[ins.scenario],
+        appeal=np.full(n, appeal),
+    )
 
 
 # -- malicious_enforcement --------------------------------------------------------------
@@ -113,8 +120,10 @@ def act_malicious_enforcement(ins: Insider, st: Stage) -> None:
     if n == 0:
         return
     owner = rng.choice(ins.targets, size=n)
-    policy = rng.choice([pol.CODE["harassment"], pol.CODE["hate"], pol.CODE["misinformation"],
-                         pol.CODE["spam"]], size=n)  # fmt: skip
+    policy = rng.choice(
+        [pol.CODE["harassment"], pol.CODE["hate"], pol.CODE["misinformation"], pol.CODE["spam"]],
+        size=n,
+    )
     outcome = np.where(rng.random(n) < 0.65, REMOVE, RESTRICT)
     _decide(ins, st, owner, policy, np.full(n, APPROVE), outcome, appeal=0.5)
     looks = int(rng.integers(0, 3))
@@ -122,10 +131,15 @@ def act_malicious_enforcement(ins: Insider, st: Stage) -> None:
         from custodes.simulate.ids import account_ids
 
         st.add(
-            ins, st.ctx(ins, looks), ts=st.during_shift(ins, looks), action="view_profile",
-            source="case_tool", target_type="account",
-            target=account_ids(rng.choice(ins.targets, size=looks)), records=1,
-        )  # fmt: skip
+            ins,
+            st.ctx(ins, looks),
+            ts=st.during_shift(ins, looks),
+            action="view_profile",
+            source="case_tool",
+            target_type="account",
+            target=account_ids(rng.choice(ins.targets, size=looks)),
+            records=1,
+        )
 
 
 # -- productivity_gaming ----------------------------------------------------------------
@@ -173,9 +187,18 @@ def setup_qa_collusion(pl: Planner) -> list[Insider]:
     variant = "reciprocal" if pl.rng.random() < 0.5 else "one_way"
     return [
         Insider(q, "qa_collusion", first, last, s, cam, variant, partner=m),
-        Insider(m, "qa_collusion", first, last, s, cam, variant, partner=q,
-                role_in_scheme="reviewed_moderator"),
-    ]  # fmt: skip
+        Insider(
+            m,
+            "qa_collusion",
+            first,
+            last,
+            s,
+            cam,
+            variant,
+            partner=q,
+            role_in_scheme="reviewed_moderator",
+        ),
+    ]
 
 
 def adjust_qa_collusion(ins: Insider, st: Stage) -> None:

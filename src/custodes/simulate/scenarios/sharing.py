@@ -30,8 +30,15 @@ _FAR: Final[dict[str, tuple[str, ...]]] = {
     "emea": ("BR", "PH", "IN", "MX", "CO", "ID"),
     "apac": ("BR", "CO", "US", "MX", "NG", "AR"),
 }
-_REGION: Final = {"US": "americas", "CO": "americas", "BR": "americas", "IE": "emea",
-                  "PT": "emea", "PH": "apac", "IN": "apac"}  # fmt: skip
+_REGION: Final = {
+    "US": "americas",
+    "CO": "americas",
+    "BR": "americas",
+    "IE": "emea",
+    "PT": "emea",
+    "PH": "apac",
+    "IN": "apac",
+}
 
 
 def setup_credential_sharing(pl: Planner) -> list[Insider]:
@@ -65,15 +72,23 @@ def act_credential_sharing(ins: Insider, st: Stage) -> None:
     working = bool(st.roster.working[p])
     if ins.variant == "remote":
         # Overlaps the owner's own session when they work: two places at once.
-        begin = int(st.roster.start[p]) + int(rng.uniform(0.5, 4.0) * HOUR) if working else (
-            origin + int(rng.uniform(8.0, 15.0) * HOUR))  # fmt: skip
+        begin = (
+            int(st.roster.start[p]) + int(rng.uniform(0.5, 4.0) * HOUR)
+            if working
+            else (origin + int(rng.uniform(8.0, 15.0) * HOUR))
+        )
     else:
         # The next shift after the owner's, or a normal day shift on the owner's day off.
-        begin = int(st.roster.end[p]) + int(rng.uniform(0.2, 1.5) * HOUR) if working else (
-            origin + int(rng.uniform(7.0, 14.0) * HOUR))  # fmt: skip
+        begin = (
+            int(st.roster.end[p]) + int(rng.uniform(0.2, 1.5) * HOUR)
+            if working
+            else (origin + int(rng.uniform(7.0, 14.0) * HOUR))
+        )
     length = rng.uniform(1.5, 2.0 + 4.0 * s) * HOUR
     n = int(rng.poisson(8.0 + 35.0 * s))
-    ts = ins.clip(np.sort(begin + (rng.random(n) * length).astype(np.int64)) // 1_000_000 * 1_000_000)
+    ts = ins.clip(
+        np.sort(begin + (rng.random(n) * length).astype(np.int64)) // 1_000_000 * 1_000_000
+    )
     session = ins.clip(np.array([begin - 2 * MINUTE, begin + int(length) + 5 * MINUTE]))
 
     def ctx(k: int) -> Context:
@@ -84,8 +99,14 @@ def act_credential_sharing(ins: Insider, st: Stage) -> None:
         )
 
     if rng.random() < 0.3:
-        st.add(ins, ctx(1), ts=ins.clip(session[:1] - 30_000_000), action="mfa_failed",
-               source="vpn", outcome="failure")  # fmt: skip
+        st.add(
+            ins,
+            ctx(1),
+            ts=ins.clip(session[:1] - 30_000_000),
+            action="mfa_failed",
+            source="vpn",
+            outcome="failure",
+        )
     st.add(ins, ctx(1), ts=session[:1], action="login", source="vpn")
     if n:
         if org.role[p] in (MOD, LEAD):
@@ -96,18 +117,41 @@ def act_credential_sharing(ins: Insider, st: Stage) -> None:
             outcome = np.where(rng.random(n) < 0.8, sugg, truth)
             dur = rng.lognormal(np.log(pol.SECONDS[policy] * 0.8), pol.SIGMA[policy]).clip(2, 900)
             st.moderation.decide(
-                st.ev, rng, actor=np.full(n, p, dtype=np.int64), ts=ts, policy=policy,
-                owner=owner, truth=truth, suggested=sugg, outcome=outcome, duration_s=dur,
-                ctx=ctx(n), scenario=SCENARIO[ins.scenario],
-            )  # fmt: skip
+                st.ev,
+                rng,
+                actor=np.full(n, p, dtype=np.int64),
+                ts=ts,
+                policy=policy,
+                owner=owner,
+                truth=truth,
+                suggested=sugg,
+                outcome=outcome,
+                duration_s=dur,
+                ctx=ctx(n),
+                scenario=SCENARIO[ins.scenario],
+            )
         else:
             looks = rng.random(n) < min(0.8, PROFILE[org.role[p]] / 20.0 + 0.2)
             k = int(looks.sum())
-            st.add(ins, ctx(k), ts=ts[looks], action="view_profile", source="case_tool",
-                   target_type="account", target=account_ids(st.w.accounts.owners(rng, k)),
-                   records=1)  # fmt: skip
+            st.add(
+                ins,
+                ctx(k),
+                ts=ts[looks],
+                action="view_profile",
+                source="case_tool",
+                target_type="account",
+                target=account_ids(st.w.accounts.owners(rng, k)),
+                records=1,
+            )
             k = n - k
-            st.add(ins, ctx(k), ts=ts[~looks], action="http_visit", source="proxy",
-                   target_type="url", nbytes=rng.lognormal(np.log(2e5), 1.0, k).astype(np.int64),
-                   attrs=pick(HTTP_ATTRS, http_attrs(rng, np.zeros(k, dtype=np.int64))))  # fmt: skip
+            st.add(
+                ins,
+                ctx(k),
+                ts=ts[~looks],
+                action="http_visit",
+                source="proxy",
+                target_type="url",
+                nbytes=rng.lognormal(np.log(2e5), 1.0, k).astype(np.int64),
+                attrs=pick(HTTP_ATTRS, http_attrs(rng, np.zeros(k, dtype=np.int64))),
+            )
     st.add(ins, ctx(1), ts=session[1:], action="logout", source="vpn")
