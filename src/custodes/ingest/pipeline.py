@@ -267,7 +267,8 @@ def _quarantine(store: EventStore, source: Source, bad: str, run_id: int) -> int
         _insert_quarantine(
             store,
             f"SELECT {file_expr} AS file, r.line AS row, "
-            "coalesce(r.column_name, 'record') AS field, lower(replace(r.error_type, '_', ' ')) || ': ' || left(r.error_message, 300) "
+            "coalesce(r.column_name, 'record') AS field, "
+            "lower(replace(r.error_type, '_', ' ')) || ': ' || left(r.error_message, 300) "
             f"AS reason, left(r.csv_line, {MAX_RAW_CHARS}) AS raw FROM {rejects} r {scans}",
             source,
             run_id,
