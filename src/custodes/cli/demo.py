@@ -23,6 +23,7 @@ from custodes.errors import InputError
 from custodes.ingest.reader import source_for
 from custodes.ingest.source import Source
 from custodes.model.schema import INGESTIBLE
+from custodes.model.vocabulary import ROLES
 from custodes.store.events import EventStore
 from custodes.store.summary import store_summary
 
@@ -75,6 +76,31 @@ def demo(
     _print_summary(console, data_dir, summary, elapsed, inputs)
 
 
+def _staff_pivot(staff: object) -> Table:
+    """Sites down, roles across: the shape of the organisation at a glance."""
+    assert isinstance(staff, list)
+    roles = [r for r in ROLES if any(row["role"] == r for row in staff)]
+    sites = sorted({row["site"] for row in staff})
+    counts = {(row["site"], row["role"]): row["staff"] for row in staff}
+    short = {
+        "moderator": "mod",
+        "qa_analyst": "QA",
+        "team_lead": "lead",
+        "investigator": "inv",
+        "admin": "admin",
+        "engineer": "eng",
+        "other": "other",
+    }
+    table = Table(title="Staff by site and role")
+    table.add_column("site", no_wrap=True)
+    for role in [*roles, "total"]:
+        table.add_column(short.get(role, role), justify="right")
+    for site in sites:
+        cells = [counts.get((site, role), 0) for role in roles]
+        table.add_row(site, *[str(c or "·") for c in cells], str(sum(cells)))
+    return table
+
+
 def _print_summary(
     console: Console, data_dir: Path, summary: dict[str, object], elapsed: float, inputs: Path
 ) -> None:
@@ -91,8 +117,8 @@ def _print_summary(
             title="Event store",
         )
     )
+    console.print(_staff_pivot(summary["staff"]))
     for title, key, cols in (
-        ("Staff by role and site", "staff", ("role", "site", "staff")),
         ("Events by action family", "families", ("family", "events", "actors")),
         ("Injected misconduct (ground truth)", "scenarios", ("scenario", "insiders")),
     ):
@@ -101,7 +127,7 @@ def _print_summary(
         table = Table(title=title)
         for c in cols:
             table.add_column(
-                c, justify="right" if c in ("staff", "events", "actors", "insiders") else "left"
+                c, justify="right" if c in ("events", "actors", "insiders") else "left"
             )
         for r in rows:
             table.add_row(*[f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in cols])

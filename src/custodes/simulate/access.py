@@ -8,7 +8,6 @@ detector that flags every unticketed view drowns in these.
 
 from __future__ import annotations
 
-import json
 from typing import Final
 
 import numpy as np
@@ -17,7 +16,7 @@ from custodes.simulate.block import I64, DayEvents
 from custodes.simulate.ids import account_ids
 from custodes.simulate.moderation import Context, Moderation
 from custodes.simulate.roster import US_PER_SECOND, Roster
-from custodes.simulate.text import pick
+from custodes.simulate.text import dumps, pick
 from custodes.simulate.tickets import ESCALATION, INVESTIGATION, Tickets, TicketSet
 from custodes.simulate.world import World
 
@@ -30,9 +29,9 @@ TICKETED_PROFILE: Final = np.array([0.1, 0.1, 0.3, 0.7, 0.3, 0.0, 0.0])
 
 DATA_TYPES: Final = ("messages", "email", "phone", "location", "ip_history")
 DATA_TYPE_P: Final = np.array([0.35, 0.2, 0.2, 0.15, 0.1])
-DATA_TYPE_ATTRS: Final = [json.dumps({"data_type": t}) for t in DATA_TYPES]
+DATA_TYPE_ATTRS: Final = [dumps({"data_type": t}) for t in DATA_TYPES]
 QUERY_TYPES: Final = ("handle", "email", "phone", "name", "ip")
-QUERY_ATTRS: Final = [json.dumps({"query_type": q}) for q in QUERY_TYPES]
+QUERY_ATTRS: Final = [dumps({"query_type": q}) for q in QUERY_TYPES]
 _MIN: Final = 60 * US_PER_SECOND
 
 

@@ -7,7 +7,6 @@ over-represented in enforcement queues, as on real platforms.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -19,6 +18,7 @@ from custodes.model.arrow import arrow_schema
 from custodes.simulate.config import SimulationConfig
 from custodes.simulate.ids import account_ids
 from custodes.simulate.network import COUNTRIES, COUNTRY
+from custodes.simulate.text import dumps
 
 HIGH_PROFILE_KINDS: Final = ("celebrity", "politician", "journalist", "vip_partner")
 _COUNTRY_WEIGHT: Final = {
@@ -112,7 +112,7 @@ def accounts_table(acc: Accounts, actor_ids: list[str]) -> pa.Table:
         elif acc.followers[a] >= 100_000:
             extra["kind"] = "creator"
         if extra:
-            attrs[a] = json.dumps(extra, sort_keys=True)
+            attrs[a] = dumps(extra)
     return pa.Table.from_arrays(
         [
             account_ids(np.arange(n, dtype=np.int64)),

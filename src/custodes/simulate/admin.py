@@ -7,7 +7,6 @@ normal, and privilege abuse has to be told apart by *who* is granted what and by
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Final
 
@@ -18,7 +17,7 @@ from custodes.simulate.block import I32, I64, DayEvents
 from custodes.simulate.moderation import Context
 from custodes.simulate.org import ADMIN, ENG, LEAD
 from custodes.simulate.roster import US_PER_SECOND, Roster, seconds
-from custodes.simulate.text import close, fragment, join, pick
+from custodes.simulate.text import close, dumps, fragment, join, pick
 from custodes.simulate.world import World
 
 _MIN: Final = 60 * US_PER_SECOND
@@ -47,7 +46,7 @@ RESTRICTED_TOOLS: Final = (
 TOOL_NAMES: Final = tuple(
     sorted({t for ts in ADMIN_TOOLS.values() for t in ts} | set(RESTRICTED_TOOLS))
 )
-TOOL_ATTRS: Final = [json.dumps({"tool": t}) for t in TOOL_NAMES]
+TOOL_ATTRS: Final = [dumps({"tool": t}) for t in TOOL_NAMES]
 TOOL: Final = {t: i for i, t in enumerate(TOOL_NAMES)}
 SETTINGS: Final = (
     "routing_weight",
@@ -57,7 +56,7 @@ SETTINGS: Final = (
     "max_queue_age",
     "classifier_version",
 )
-SETTING_ATTRS: Final = [json.dumps({"setting": s}) for s in SETTINGS]
+SETTING_ATTRS: Final = [dumps({"setting": s}) for s in SETTINGS]
 QUEUES: Final = tuple(f"{p}-{g}" for p in policy.NAMES for g in policy.QUEUE_LANGUAGES)
 GRANTABLE: Final = (
     "review_tool:moderator",
@@ -189,7 +188,7 @@ class Admin:
             target=pick(
                 ("audit:review_tool", "audit:case_tool", "audit:iam"), rng.integers(0, 3, rare.size)
             ),
-            attrs=json.dumps({"setting": "retention_days"}),
+            attrs=dumps({"setting": "retention_days"}),
             ip=ctx.ip,
             country=ctx.country,
             device=ctx.device,

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from custodes.model.arrow import arrow_schema
 from custodes.model.vocabulary import ACTION_FAMILIES, SCENARIOS, TARGET_TYPES
-from custodes.simulate.ids import EVENTS_PER_DAY, event_ids, ticket_ids
+from custodes.simulate.ids import event_ids, scatter, ticket_ids
 
 I8 = npt.NDArray[np.int8]
 I16 = npt.NDArray[np.int16]
@@ -214,7 +214,7 @@ class DayEvents:
         n = int(np.asarray(ts).size)
         if n == 0:
             return np.zeros(0, dtype=np.int64)
-        numbers = self.day * EVENTS_PER_DAY + self._rows + np.arange(n, dtype=np.int64)
+        numbers = scatter(self.day, self._rows + np.arange(n, dtype=np.int64))
         self._blocks.append(
             Events(
                 ts=_col(ts, n, np.int64),

@@ -23,6 +23,20 @@ ACCOUNT_DIGITS: Final = 7
 TICKET_DIGITS: Final = 8
 
 
+_SPREAD: Final = 91_234_567  # odd and not a multiple of 5: a bijection modulo 10**8
+
+
+def scatter(day: int, positions: I64, salt: int = 0) -> I64:
+    """Unique numbers of a day's rows, in no telling order.
+
+    Rows are numbered as generators add them, and misconduct is added last; numbering in
+    that order would let anyone find the insiders by their ids. An affine map modulo 10**8
+    keeps numbers unique while hiding the order.
+    """
+    offset = (day * 7_654_321 + salt * 3_571 + 12_345) % EVENTS_PER_DAY
+    return day * EVENTS_PER_DAY + (positions * _SPREAD + offset) % EVENTS_PER_DAY
+
+
 def fixed_width(prefix: str, numbers: npt.ArrayLike, width: int) -> pa.StringArray:
     """``prefix`` + zero-padded ``numbers``; negative numbers become nulls."""
     nums = np.asarray(numbers, dtype=np.int64)

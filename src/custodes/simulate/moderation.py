@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from custodes.simulate import policy as pol
 from custodes.simulate.block import F64, HONEST, I8, I32, I64, OUTCOME, SCENARIO, B, DayEvents
-from custodes.simulate.ids import EVENTS_PER_DAY, account_ids, content_ids, event_ids
+from custodes.simulate.ids import account_ids, content_ids, event_ids, scatter
 from custodes.simulate.org import LEAD, MOD, QA, SITES
 from custodes.simulate.roster import US_PER_SECOND, Roster, seconds
 from custodes.simulate.text import close, fragment, join, pick
@@ -167,7 +167,7 @@ class Moderation:
         if n == 0:
             return
         lang = self.lang_of(actor)
-        content = self._day * EVENTS_PER_DAY + self._content + np.arange(n, dtype=np.int64)
+        content = scatter(self._day, self._content + np.arange(n, dtype=np.int64), salt=1)
         self._content += n
         head = (policy * _N_LANG + lang) * 3 + suggested
         numbers = ev.add(

@@ -60,7 +60,8 @@ class Network:
         self.devices.append(name)
         return len(self.devices) - 1
 
-    def unknown_device(self) -> int:
-        """A device nobody in the directory owns (a friend's laptop, a stranger's phone)."""
+    def personal_device(self) -> int:
+        """A personal (BYOD) laptop or phone: the same naming whoever owns it, so that a
+        stranger's device looks like any colleague's phone."""
         tag = int(self._rng.integers(0, 16**6))
-        return self.new_device(f"DV-{tag:06X}")
+        return self.new_device(f"PD-{tag:06X}")

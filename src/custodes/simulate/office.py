@@ -7,7 +7,6 @@ job-site visits that rise after someone gives notice, a USB stick on an engineer
 
 from __future__ import annotations
 
-import json
 from typing import Final
 
 import numpy as np
@@ -17,7 +16,7 @@ from custodes.simulate.block import I64, SOURCE, DayEvents
 from custodes.simulate.ids import fixed_width
 from custodes.simulate.moderation import Context
 from custodes.simulate.roster import US_PER_SECOND, Roster, seconds
-from custodes.simulate.text import pick
+from custodes.simulate.text import dumps, pick
 from custodes.simulate.world import World
 
 _MIN: Final = 60 * US_PER_SECOND
@@ -39,7 +38,7 @@ PARTNER_DOMAINS: Final = (
 PERSONAL_DOMAINS: Final = ("gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "proton.me")
 _DOMAINS: Final = (INTERNAL_DOMAIN, *PARTNER_DOMAINS, *PERSONAL_DOMAINS)
 EMAIL_ATTRS: Final = [
-    json.dumps({"attachments": a, "external": d != INTERNAL_DOMAIN, "recipient_domain": d})
+    dumps({"attachments": a, "external": d != INTERNAL_DOMAIN, "recipient_domain": d})
     for d in _DOMAINS
     for a in (0, 1)
 ]
@@ -66,13 +65,13 @@ SITES_BY_CATEGORY: Final[dict[str, tuple[str, ...]]] = {
 }
 CATEGORY_P: Final = np.array([0.50, 0.12, 0.10, 0.08, 0.03, 0.02, 0.05, 0.09, 0.01])
 _URLS: Final = [(c, d) for c, ds in SITES_BY_CATEGORY.items() for d in ds]
-HTTP_ATTRS: Final = [json.dumps({"category": c, "url_domain": d}) for c, d in _URLS]
+HTTP_ATTRS: Final = [dumps({"category": c, "url_domain": d}) for c, d in _URLS]
 _CAT_FIRST: Final = np.cumsum([0] + [len(v) for v in SITES_BY_CATEGORY.values()])[:-1]
 _CAT_SIZE: Final = np.array([len(v) for v in SITES_BY_CATEGORY.values()])
 JOB_SEARCH: Final = list(SITES_BY_CATEGORY).index("job_search")
 
 DEVICE_CLASSES: Final = ("hid", "headset", "usb_storage", "phone")
-DEVICE_ATTRS: Final = [json.dumps({"device_class": c}) for c in DEVICE_CLASSES]
+DEVICE_ATTRS: Final = [dumps({"device_class": c}) for c in DEVICE_CLASSES]
 USB_STORAGE: Final = 2
 
 

@@ -8,7 +8,6 @@ them with peers must find real spread between honest people.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
@@ -24,6 +23,7 @@ from custodes.simulate.config import SimulationConfig
 from custodes.simulate.ids import actor_ids
 from custodes.simulate.names import person_name
 from custodes.simulate.network import COUNTRY, TRAVEL_DESTINATIONS, Network
+from custodes.simulate.text import dumps
 
 I32 = npt.NDArray[np.int32]
 NEVER: Final = 1 << 30
@@ -116,6 +116,9 @@ class Organisation:
     appeals: npt.NDArray[np.bool_]
     home_ip: I32
     laptop: I32
+    personal_device: I32  # a phone or own laptop used on some days from home
+    new_laptop: I32  # replacement laptop from ``swap_day`` on
+    swap_day: I32
     move_day: I32  # the day a person moves to ``move_team`` (NEVER if never)
     move_team: I32
     oncall_phase: npt.NDArray[np.int8]  # admins: on call in weeks where week % 4 == phase
@@ -302,6 +305,17 @@ def build_org(cfg: SimulationConfig, rng: np.random.Generator, net: Network) -> 
         appeals=appeals,
         home_ip=home_ip,
         laptop=laptop,
+        personal_device=np.array([net.personal_device() for _ in range(n)], dtype=np.int32),
+        new_laptop=np.array(
+            [
+                net.new_device(f"LT-{SITES[s].key[:3].upper()}-{n + i + 1:05d}")
+                for i, s in enumerate(site)
+            ],
+            dtype=np.int32,
+        ),
+        swap_day=np.where(
+            rng.random(n) < 0.04 * max(1.0, days / 180), rng.integers(1, max(2, days), n), NEVER
+        ).astype(np.int32),
         move_day=move_day,
         move_team=move_team,
         oncall_phase=oncall,
@@ -351,7 +365,7 @@ def people_table(org: Organisation, cfg: SimulationConfig) -> pa.Table:
             "shift_end": _hhmm(sh.start + sh.length),
             "timezone": st.timezone,
             "privileged": bool(org.privileged[p]),
-            "attrs": json.dumps(attrs, ensure_ascii=False, sort_keys=True),
+            "attrs": dumps(attrs),
         }
         for k, v in values.items():
             rows[k].append(v)

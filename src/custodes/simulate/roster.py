@@ -145,6 +145,8 @@ def build_roster(w: World, day: int, rng: np.random.Generator) -> Roster:
             pool = w.net.country_ips[int(dest)]
             ip[p] = pool[(int(p) * 7 + int(first)) % pool.size]
     volume = np.where(travelling, volume * 0.7, volume)
+    device = np.where(org.swap_day <= day, org.new_laptop, org.laptop)
+    device = np.where(wfh & (rng.random(n) < 0.06), org.personal_device, device).astype(np.int32)
     oncall = (org.role == ADMIN) & active & ((cal.week(day) % 4) == org.oncall_phase)
     return Roster(
         day=day,
@@ -154,7 +156,7 @@ def build_roster(w: World, day: int, rng: np.random.Generator) -> Roster:
         volume=volume,
         ip=ip,
         country=country,
-        device=org.laptop.copy(),
+        device=device,
         team=team,
         travelling=travelling,
         oncall=oncall,

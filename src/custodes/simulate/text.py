@@ -30,13 +30,19 @@ def pick(strings: Sequence[str] | pa.Array, codes: npt.ArrayLike) -> pa.Array:
     return table.take(pa.array(np.asarray(codes, dtype=np.int64)))
 
 
+def dumps(value: object) -> str:
+    """The one JSON spelling used for every ``attrs`` (compact, sorted keys), so that no
+    generator can be told apart from another by its punctuation."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def fragment(fields: dict[str, object], open_key: str | None = None) -> str:
     """``{"a":1,"b":"x",`` + ``"open_key":"`` — the head of a JSON object to be completed.
 
     With ``open_key`` the fragment ends inside that key's string value, so appending an id
     and ``"}`` (see ``close``) yields a complete object.
     """
-    body = json.dumps(fields, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    body = dumps(fields)
     if open_key is None:
         return body
     inner = body[1:-1]
@@ -51,6 +57,6 @@ def close(key: str | None = None) -> str:
 def objects(rows: Sequence[dict[str, object]]) -> pa.Array:
     """For low-volume events where a per-row dict is simpler and cheap enough."""
     return pa.array(
-        [json.dumps(r, ensure_ascii=False, separators=(",", ":"), sort_keys=True) for r in rows],
+        [dumps(r) for r in rows],
         type=pa.string(),
     )

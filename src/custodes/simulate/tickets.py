@@ -8,7 +8,6 @@ arrays until the table is written.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields
 from typing import Final
 
@@ -19,7 +18,7 @@ import pyarrow.compute as pc
 from custodes.model.arrow import arrow_schema
 from custodes.simulate.block import I8, I32, I64
 from custodes.simulate.ids import account_ids, ticket_ids
-from custodes.simulate.text import pick
+from custodes.simulate.text import dumps, pick
 
 KINDS: Final = ("investigation", "escalation", "data_request", "access_request")
 INVESTIGATION, ESCALATION, DATA_REQUEST, ACCESS_REQUEST = range(4)
@@ -116,7 +115,7 @@ class Tickets:
                 target,
                 pa.array(done.opened.view("datetime64[us]"), type=pa.timestamp("us")),
                 closed,
-                pick([json.dumps({"kind": k}) for k in KINDS], done.kind),
+                pick([dumps({"kind": k}) for k in KINDS], done.kind),
             ],
             schema=arrow_schema("tickets"),
         )

@@ -6,7 +6,6 @@ ticket, and investigators export case files; a detector keyed on volume alone fl
 
 from __future__ import annotations
 
-import json
 from typing import Final
 
 import numpy as np
@@ -18,7 +17,7 @@ from custodes.simulate.moderation import Context
 from custodes.simulate.office import USB_STORAGE, usb_serials
 from custodes.simulate.org import ENG, INV
 from custodes.simulate.roster import US_PER_SECOND, Roster
-from custodes.simulate.text import join, pick
+from custodes.simulate.text import dumps, join, pick
 from custodes.simulate.tickets import DATA_REQUEST, DATASETS, Tickets
 from custodes.simulate.world import World
 
@@ -31,7 +30,7 @@ REMOVABLE: Final = np.array([0.001, 0.001, 0.003, 0.005, 0.01, 0.02, 0.005])
 UPLOAD: Final = np.array([0.0, 0.01, 0.2, 0.05, 0.05, 0.3, 0.2])
 
 FORMATS: Final = ("csv", "parquet", "xlsx")
-EXPORT_ATTRS: Final = [json.dumps({"dataset": d, "format": f}) for d in DATASETS for f in FORMATS]
+EXPORT_ATTRS: Final = [dumps({"dataset": d, "format": f}) for d in DATASETS for f in FORMATS]
 REPORTS: Final = (
     "reports/weekly_quality_",
     "reports/queue_health_",
@@ -45,8 +44,8 @@ REPORTS: Final = (
 EXTENSIONS: Final = (".pdf", ".xlsx", ".csv", ".docx", ".zip")
 SANCTIONED: Final = ("custodes.box.com", "custodes-my.sharepoint.com")
 UPLOAD_DOMAINS: Final = (*SANCTIONED, "wetransfer.com")
-UPLOAD_ATTRS: Final = [json.dumps({"url_domain": d}) for d in UPLOAD_DOMAINS]
-COPY_ATTRS: Final = json.dumps({"device_class": "usb_storage"})
+UPLOAD_ATTRS: Final = [dumps({"url_domain": d}) for d in UPLOAD_DOMAINS]
+COPY_ATTRS: Final = dumps({"device_class": "usb_storage"})
 
 
 def file_names(rng: np.random.Generator, n: int) -> pa.Array:

@@ -7,7 +7,6 @@ personal cloud, personal e-mail), as real ones do; leavers start around their no
 
 from __future__ import annotations
 
-import json
 from typing import Final
 
 import numpy as np
@@ -16,9 +15,9 @@ from custodes.simulate.office import EMAIL_ATTRS, PARTNER_DOMAINS, PERSONAL_DOMA
 from custodes.simulate.org import NEVER
 from custodes.simulate.scenarios.plan import Insider, Planner, camouflage, intensity
 from custodes.simulate.scenarios.stage import HOUR, Stage
-from custodes.simulate.text import objects, pick
+from custodes.simulate.text import dumps, objects, pick
 from custodes.simulate.tickets import DATASETS
-from custodes.simulate.transfers import file_names
+from custodes.simulate.transfers import COPY_ATTRS, file_names
 
 CHANNELS: Final = ("bulk_export", "download", "removable", "cloud_upload", "personal_email")
 _CHANNEL_P: Final = np.array([0.25, 0.25, 0.15, 0.15, 0.2])
@@ -116,7 +115,7 @@ def act_data_exfiltration(ins: Insider, st: Stage) -> None:
                 source="endpoint",
                 target_type="device",
                 target=serial,
-                attrs='{"device_class":"usb_storage"}',
+                attrs=COPY_ATTRS,
             )
             st.add(
                 ins,
@@ -127,7 +126,7 @@ def act_data_exfiltration(ins: Insider, st: Stage) -> None:
                 target_type="device",
                 target=serial,
                 nbytes=rng.lognormal(np.log(3e8 * (0.3 + s)), 0.8, n).astype(np.int64),
-                attrs='{"device_class":"usb_storage"}',
+                attrs=COPY_ATTRS,
             )
             st.add(
                 ins,
@@ -137,7 +136,7 @@ def act_data_exfiltration(ins: Insider, st: Stage) -> None:
                 source="endpoint",
                 target_type="device",
                 target=serial,
-                attrs='{"device_class":"usb_storage"}',
+                attrs=COPY_ATTRS,
             )
         elif channel == "cloud_upload":
             n = int(rng.poisson(1.0 + 4.0 * s))
@@ -152,7 +151,7 @@ def act_data_exfiltration(ins: Insider, st: Stage) -> None:
                 source="dlp",
                 target_type="url",
                 nbytes=rng.lognormal(np.log(1e8 * (0.2 + s)), 1.0, n).astype(np.int64),
-                attrs=pick([json.dumps({"url_domain": d}) for d in PERSONAL_CLOUD], domain),
+                attrs=pick([dumps({"url_domain": d}) for d in PERSONAL_CLOUD], domain),
             )
         else:
             n = int(rng.poisson(1.0 + 4.0 * s))

@@ -16,7 +16,7 @@ from custodes.simulate.network import COUNTRY
 from custodes.simulate.org import SITES
 from custodes.simulate.scenarios.plan import Insider, Planner, camouflage, intensity
 from custodes.simulate.scenarios.stage import Stage
-from custodes.simulate.text import pick
+from custodes.simulate.text import dumps, pick
 
 
 def setup_unjustified_access(pl: Planner) -> list[Insider]:
@@ -97,5 +97,5 @@ def act_unjustified_access(ins: Insider, st: Stage) -> None:
             action="search_accounts",
             source="case_tool",
             records=rng.integers(1, 6, n),
-            attrs='{"query_type":"name"}',
+            attrs=dumps({"query_type": "name"}),
         )

@@ -8,7 +8,6 @@ conflict), which is why it runs before any table is written.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -19,6 +18,7 @@ from custodes.model.arrow import arrow_schema
 from custodes.simulate.block import I64
 from custodes.simulate.ids import account_id
 from custodes.simulate.org import ADMIN, ENG, INV, LEAD, MOD, OTHER, QA, SITES
+from custodes.simulate.text import dumps
 from custodes.simulate.world import World
 
 _HOUR: Final = 3_600_000_000
@@ -149,5 +149,5 @@ def labels_table(insiders: list[Insider], w: World) -> pa.Table:
         rows["scenario"].append(ins.scenario)
         rows["start"].append(np.datetime64(ins.label_start, "us"))
         rows["end"].append(np.datetime64(ins.label_end, "us"))
-        rows["attrs"].append(json.dumps(attrs, sort_keys=True))
+        rows["attrs"].append(dumps(attrs))
     return pa.Table.from_pydict(rows, schema=arrow_schema("labels"))

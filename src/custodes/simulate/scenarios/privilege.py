@@ -4,7 +4,6 @@ tampering with audit settings, or carrying on after one's last day.
 
 from __future__ import annotations
 
-import json
 from typing import Final
 
 import numpy as np
@@ -17,7 +16,7 @@ from custodes.simulate.moderation import Context
 from custodes.simulate.org import ADMIN, NEVER
 from custodes.simulate.scenarios.plan import Insider, Planner, camouflage, intensity
 from custodes.simulate.scenarios.stage import Stage
-from custodes.simulate.text import objects, pick
+from custodes.simulate.text import dumps, objects, pick
 
 _ELEVATED: Final = np.array(
     [
@@ -30,7 +29,7 @@ _ELEVATED: Final = np.array(
         )
     ]
 )
-_TOOL_ATTRS: Final = [json.dumps({"tool": t}) for t in RESTRICTED_TOOLS]
+_TOOL_ATTRS: Final = [dumps({"tool": t}) for t in RESTRICTED_TOOLS]
 _AUDIT: Final = ("audit:review_tool", "audit:case_tool", "audit:iam", "audit:data_portal")
 _ALL_ROLES: Final = dict.fromkeys(range(7), 1.0)
 

@@ -57,7 +57,7 @@ def setup_credential_sharing(pl: Planner) -> list[Insider]:
     first, last = pl.window(p, 30.0)
     s = intensity(rng)
     ins = Insider(p, "credential_sharing", first, last, s, camouflage(rng, s), variant)
-    ins.country, ins.ip, ins.device = country, ip, net.unknown_device()
+    ins.country, ins.ip, ins.device = country, ip, net.personal_device()
     return [ins]
 
 
