@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -111,6 +114,18 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
     assert a.keys() == c.keys()
     assert all(a[name] != c[name] for name in ("events.parquet", "labels.parquet",
                                               "escalations.jsonl"))  # fmt: skip
+
+
+def test_output_does_not_depend_on_the_process(tmp_path: Path, parquet_dir: Path) -> None:
+    """Another interpreter with another hash seed writes the very same bytes."""
+    script = (
+        "import sys, datetime; from pathlib import Path;"
+        "from custodes.simulate import SimulationConfig, open_sink, simulate;"
+        f"s = open_sink('parquet', Path(sys.argv[1])); simulate({SMALL!r}, s); s.close()"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, env=env)
+    assert digests(tmp_path) == digests(parquet_dir)
 
 
 def test_csv_output_is_deterministic_too(tmp_path: Path, csv_dir: Path) -> None:

@@ -91,7 +91,8 @@ def test_unjustified_access_shows_as_unticketed_private_views_in_the_window(org3
         days_inside = sum((e - s).days + 1 for s, e in spans)
         days_outside = max(1, org300.config.days - days_inside)
         rate_inside = (unticketed & inside).sum() / days_inside
-        assert rate_inside > (unticketed & ~inside).sum() / days_outside
+        rate_outside = (unticketed & ~inside).sum() / days_outside
+        assert rate_inside > 2 * rate_outside, (rate_inside, rate_outside)
 
 
 def test_exfiltration_moves_data_to_personal_places_only_in_the_window(org300: Run) -> None:

@@ -14,8 +14,8 @@ import numpy as np
 
 from custodes.simulate.block import I64, DayEvents
 from custodes.simulate.ids import account_ids
-from custodes.simulate.moderation import Context, Moderation
-from custodes.simulate.roster import US_PER_SECOND, Roster
+from custodes.simulate.moderation import Moderation
+from custodes.simulate.roster import US_PER_SECOND, Context, Roster
 from custodes.simulate.text import dumps, pick
 from custodes.simulate.tickets import ESCALATION, INVESTIGATION, Tickets, TicketSet
 from custodes.simulate.world import World

@@ -14,9 +14,8 @@ import numpy as np
 
 from custodes.simulate import policy
 from custodes.simulate.block import I32, I64, DayEvents
-from custodes.simulate.moderation import Context
 from custodes.simulate.org import ADMIN, ENG, LEAD
-from custodes.simulate.roster import US_PER_SECOND, Roster, seconds
+from custodes.simulate.roster import US_PER_SECOND, Context, Roster, seconds
 from custodes.simulate.text import close, dumps, fragment, join, pick
 from custodes.simulate.world import World
 
@@ -78,12 +77,27 @@ GRANT: Final = np.array([0.0, 0.0, 0.0, 0.0, 0.6, 0.0, 0.0])
 REVOKE: Final = np.array([0.0, 0.0, 0.0, 0.0, 0.3, 0.0, 0.0])
 
 
+AUDIT_TARGETS: Final = ("audit:review_tool", "audit:case_tool", "audit:iam", "audit:data_portal")
+# Honest audit changes include switching logging off for maintenance (and back on).
+AUDIT_ATTRS: Final = [
+    dumps({"setting": "retention_days", "value": 365}),
+    dumps({"setting": "retention_days", "value": 180}),
+    dumps({"setting": "sampling_rate", "value": 1.0}),
+    dumps({"setting": "logging_enabled", "value": False}),
+    dumps({"setting": "logging_enabled", "value": True}),
+]
+_RESTRICTED: Final = np.array([TOOL_NAMES.index(t) for t in RESTRICTED_TOOLS])
+
+
 def tool_codes(rng: np.random.Generator, role: I64) -> I64:
+    """Each role's usual tools; admins now and then legitimately use the sensitive ones."""
     out = np.zeros(role.size, dtype=np.int64)
     for r, tools in ADMIN_TOOLS.items():
         rows = role == r
         codes = np.array([TOOL[t] for t in tools])
         out[rows] = codes[rng.integers(0, codes.size, int(rows.sum()))]
+    sensitive = (role == ADMIN) & (rng.random(role.size) < 0.03)
+    out[sensitive] = _RESTRICTED[rng.integers(0, _RESTRICTED.size, int(sensitive.sum()))]
     return out
 
 
@@ -177,7 +191,7 @@ class Admin:
                 ctx=Context.of(roster, actor),
             )
 
-        rare = admins[rng.random(admins.size) < 0.01]
+        rare = admins[rng.random(admins.size) < 0.02]
         _, ts = roster.spread(rng, rare, np.ones(rare.size, dtype=np.int64))
         ctx = Context.of(roster, rare)
         ev.add(
@@ -185,15 +199,37 @@ class Admin:
             actor=rare,
             action="audit_setting_change",
             source="admin_console",
-            target=pick(
-                ("audit:review_tool", "audit:case_tool", "audit:iam"), rng.integers(0, 3, rare.size)
-            ),
-            attrs=dumps({"setting": "retention_days"}),
+            target=pick(AUDIT_TARGETS, rng.integers(0, len(AUDIT_TARGETS), rare.size)),
+            attrs=pick(AUDIT_ATTRS, rng.integers(0, len(AUDIT_ATTRS), rare.size)),
             ip=ctx.ip,
             country=ctx.country,
             device=ctx.device,
         )
+        self._delegated(ev, roster, rng)
         self._oncall(ev, roster, rng)
+
+    def _delegated(self, ev: DayEvents, roster: Roster, rng: np.random.Generator) -> None:
+        """Team leads hold delegated rights to give their own people review-tool roles."""
+        org = self.w.org
+        leads = roster.workers((LEAD,), org.role)
+        actor, ts = roster.spread(rng, leads, rng.poisson(0.04, leads.size))
+        if actor.size == 0:
+            return
+        grantee = np.empty(actor.size, dtype=np.int64)
+        for i, lead in enumerate(actor):
+            team = np.flatnonzero(
+                (roster.team == roster.team[lead]) & (np.arange(org.size) != lead)
+            )
+            grantee[i] = int(rng.choice(team)) if team.size else int(lead)
+        self.grants(
+            ev,
+            action="role_grant",
+            actor=actor,
+            ts=ts,
+            grantee=grantee,
+            role=rng.integers(0, 3, actor.size),
+            ctx=Context.of(roster, actor),
+        )
 
     def _actions(
         self, ev: DayEvents, roster: Roster, rng: np.random.Generator, actor: I64, ts: I64
@@ -239,7 +275,20 @@ class Admin:
         begin = origin + (rng.uniform(30, 240, paged.size) * _MIN).astype(np.int64)
         offset = rng.uniform(0, 45, actor.size) * _MIN
         ts = seconds(np.repeat(begin, counts) + offset.astype(np.int64))
-        login_ctx = Context(org.home_ip[paged], roster.country[paged], org.laptop[paged])
+        login_ctx = Context(org.home_ip[paged], roster.country[paged], roster.device[paged])
+        # Break-glass: a paged admin grants themself superuser for the night, then drops it.
+        glass = paged[rng.random(paged.size) < 0.15]
+        if glass.size:
+            at = seconds(origin[np.isin(paged, glass)] + 40 * _MIN)
+            ctx = Context(org.home_ip[glass], roster.country[glass], roster.device[glass])
+            superuser = np.full(glass.size, GRANTABLE.index("admin_console:superuser"))
+            for action, when in (
+                ("role_grant", at),
+                ("role_revoke", at + 5 * 3600 * US_PER_SECOND),
+            ):
+                self.grants(
+                    ev, action=action, actor=glass, ts=when, grantee=glass, role=superuser, ctx=ctx
+                )
         ev.add(
             ts=seconds(begin - 2 * _MIN),
             actor=paged,

@@ -24,7 +24,7 @@ from custodes.model.vocabulary import ESCALATION_SOURCES
 from custodes.simulate import phrases as ph
 from custodes.simulate.accounts import Accounts
 from custodes.simulate.config import SimulationConfig
-from custodes.simulate.ids import EVENTS_PER_DAY, account_id, content_id
+from custodes.simulate.ids import account_id, content_id, scatter
 from custodes.simulate.text import dumps
 
 SOURCE_P: Final = {
@@ -235,7 +235,8 @@ class Escalations:
             )
         self._subjects.append(subject)
         jurisdiction = draw(rng, ph.JURISDICTIONS[lang])
-        content = (max(day - 1, 0)) * EVENTS_PER_DAY + int(rng.integers(0, 50_000))
+        seen = np.array([int(rng.integers(0, 50_000))], dtype=np.int64)
+        content = int(scatter(max(day - 1, 0), seen, salt=1)[0])
         subject_ids = [account_id(subject)] + ([content_id(content)] if rng.random() < 0.6 else [])
         reach = int(acc.followers[subject])
         midnight = datetime.combine(self.cfg.start + timedelta(days=day), datetime.min.time(), UTC)

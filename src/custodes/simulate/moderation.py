@@ -22,7 +22,7 @@ from custodes.simulate import policy as pol
 from custodes.simulate.block import F64, HONEST, I8, I32, I64, OUTCOME, SCENARIO, B, DayEvents
 from custodes.simulate.ids import account_ids, content_ids, event_ids, scatter
 from custodes.simulate.org import LEAD, MOD, QA, SITES
-from custodes.simulate.roster import US_PER_SECOND, Roster, seconds
+from custodes.simulate.roster import US_PER_SECOND, Context, Roster, seconds
 from custodes.simulate.text import close, fragment, join, pick
 from custodes.simulate.world import World
 
@@ -87,19 +87,6 @@ class Decided:
 class Pending:
     decided: Decided
     due: I64  # not before this time
-
-
-@dataclass
-class Context:
-    """Where a batch of events comes from (per row)."""
-
-    ip: I32
-    country: npt.NDArray[np.int16]
-    device: I32
-
-    @staticmethod
-    def of(roster: Roster, actor: I64) -> Context:
-        return Context(roster.ip[actor], roster.country[actor], roster.device[actor])
 
 
 class Moderation:

@@ -14,8 +14,9 @@ import pyarrow as pa
 
 from custodes.simulate.block import I64, SOURCE, DayEvents
 from custodes.simulate.ids import fixed_width
-from custodes.simulate.moderation import Context
-from custodes.simulate.roster import US_PER_SECOND, Roster, seconds
+from custodes.simulate.network import COUNTRY
+from custodes.simulate.org import SITE_COUNTRY, SITES
+from custodes.simulate.roster import US_PER_SECOND, Context, Roster, seconds
 from custodes.simulate.text import dumps, pick
 from custodes.simulate.world import World
 
@@ -91,12 +92,27 @@ def http_attrs(rng: np.random.Generator, category: I64) -> I64:
     return np.asarray(_CAT_FIRST[category] + offset, dtype=np.int64)
 
 
+# Where a home-country VPN exits when the local concentrator is busy.
+VPN_HUB: Final = {
+    "US": "CA",
+    "CO": "US",
+    "BR": "US",
+    "IE": "NL",
+    "PT": "IE",
+    "PH": "SG",
+    "IN": "SG",
+}
+_HUB: Final = np.array([COUNTRY[VPN_HUB[s.country]] for s in SITES], dtype=np.int16)
+_HOUR: Final = 60 * _MIN
+
+
 class Office:
     def __init__(self, w: World) -> None:
         self.w = w
 
     def day(self, ev: DayEvents, roster: Roster, rng: np.random.Generator) -> None:
         self.sessions(ev, roster, rng)
+        self.side_sessions(ev, roster, rng)
         self.email(ev, roster, rng)
         self.http(ev, roster, rng)
         self.devices(ev, roster, rng)
@@ -147,6 +163,73 @@ class Office:
                 country=ctx.country,
                 device=ctx.device,
             )
+
+    def side_sessions(self, ev: DayEvents, roster: Roster, rng: np.random.Generator) -> None:
+        """Short sessions from a second place: the honest look-alikes of shared credentials
+        and of activity after leaving (a traveller's last check-in at home before the
+        flight, a VPN exiting abroad, a leaver signing in for a payslip)."""
+        org, day = self.w.org, roster.day
+        n = org.size
+        home_country = SITE_COUNTRY[org.site].astype(np.int16)
+        origin = self.w.cal.origin[org.site, day]
+        who: list[I64] = []
+        where: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        if org.trips.size:
+            leaving = org.trips[org.trips[:, 1] == day, 0].astype(np.int64)
+            leaving = leaving[roster.working[leaving]]
+            before = np.maximum(
+                roster.start[leaving] - (rng.uniform(1, 3, leaving.size) * _HOUR).astype(np.int64),
+                origin[leaving],
+            )
+            who.append(leaving)
+            where.append(
+                (org.home_ip[leaving], home_country[leaving], roster.device[leaving], before)
+            )
+        wfh = np.flatnonzero(roster.working & (roster.ip == org.home_ip) & (rng.random(n) < 0.02))
+        hub = _HUB[org.site[wfh]]
+        hub_ip = np.array([self.w.net.country_ips[int(c)][0] for c in hub], dtype=np.int32)
+        span = np.maximum(roster.end[wfh] - roster.start[wfh], _HOUR)
+        during = roster.start[wfh] + (rng.random(wfh.size) * (span - _HOUR)).astype(np.int64)
+        who.append(wfh)
+        where.append((hub_ip, hub, roster.device[wfh], during))
+        gone = (org.end_day < day) & (day <= org.end_day + 5) & org.lingers
+        late = np.flatnonzero(gone & (rng.random(n) < 0.3))
+        evening = origin[late] + (rng.uniform(9, 20, late.size) * _HOUR).astype(np.int64)
+        who.append(late)
+        where.append((org.home_ip[late], home_country[late], org.laptop[late], evening))
+
+        person = np.concatenate(who)
+        ip, country, device, begin = (np.concatenate([w[i] for w in where]) for i in range(4))
+        if person.size == 0:
+            return
+        begin = seconds(begin)
+        ctx = Context(ip.astype(np.int32), country.astype(np.int16), device.astype(np.int32))
+        for action, ts in (("login", begin), ("logout", begin + 35 * _MIN)):
+            ev.add(
+                ts=ts,
+                actor=person,
+                action=action,
+                source="vpn",
+                ip=ctx.ip,
+                country=ctx.country,
+                device=ctx.device,
+            )
+        visits = rng.integers(1, 4, person.size)
+        row = np.repeat(np.arange(person.size), visits)
+        ts = seconds(begin[row] + (rng.uniform(1, 30, row.size) * _MIN).astype(np.int64))
+        category = rng.choice([0, 4], size=row.size, p=[0.6, 0.4])  # work tools or webmail
+        ev.add(
+            ts=ts,
+            actor=person[row],
+            action="http_visit",
+            source="proxy",
+            target_type="url",
+            attrs=pick(HTTP_ATTRS, http_attrs(rng, category)),
+            nbytes=rng.lognormal(np.log(2e5), 1.0, row.size).astype(np.int64),
+            ip=ctx.ip[row],
+            country=ctx.country[row],
+            device=ctx.device[row],
+        )
 
     def email(self, ev: DayEvents, roster: Roster, rng: np.random.Generator) -> None:
         org = self.w.org

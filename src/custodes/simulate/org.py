@@ -119,6 +119,7 @@ class Organisation:
     personal_device: I32  # a phone or own laptop used on some days from home
     new_laptop: I32  # replacement laptop from ``swap_day`` on
     swap_day: I32
+    lingers: npt.NDArray[np.bool_]  # a leaver who still signs in (benignly) after leaving
     move_day: I32  # the day a person moves to ``move_team`` (NEVER if never)
     move_team: I32
     oncall_phase: npt.NDArray[np.int8]  # admins: on call in weeks where week % 4 == phase
@@ -281,6 +282,7 @@ def build_org(cfg: SimulationConfig, rng: np.random.Generator, net: Network) -> 
             first = int(rng.integers(0, days))
             absences.append((p, first, first + int(rng.integers(0, 3))))
 
+    lingers = rng.random(n) < 0.25
     names = [person_name(SITES[s].locale, rng) for s in site]
     office = np.stack([net.new_ips(int(SITE_COUNTRY[s]), 3) for s in range(len(SITES))])
     return Organisation(
@@ -305,6 +307,7 @@ def build_org(cfg: SimulationConfig, rng: np.random.Generator, net: Network) -> 
         appeals=appeals,
         home_ip=home_ip,
         laptop=laptop,
+        lingers=lingers,
         personal_device=np.array([net.personal_device() for _ in range(n)], dtype=np.int32),
         new_laptop=np.array(
             [

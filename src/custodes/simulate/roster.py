@@ -162,3 +162,16 @@ def build_roster(w: World, day: int, rng: np.random.Generator) -> Roster:
         oncall=oncall,
         adjust=Adjust(n),
     )
+
+
+@dataclass
+class Context:
+    """Where a batch of events comes from (per row)."""
+
+    ip: I32
+    country: npt.NDArray[np.int16]
+    device: I32
+
+    @staticmethod
+    def of(roster: Roster, actor: I64) -> Context:
+        return Context(roster.ip[actor], roster.country[actor], roster.device[actor])

@@ -13,10 +13,9 @@ import pyarrow as pa
 
 from custodes.simulate.access import Access
 from custodes.simulate.block import DayEvents
-from custodes.simulate.moderation import Context
 from custodes.simulate.office import USB_STORAGE, usb_serials
 from custodes.simulate.org import ENG, INV
-from custodes.simulate.roster import US_PER_SECOND, Roster
+from custodes.simulate.roster import US_PER_SECOND, Context, Roster
 from custodes.simulate.text import dumps, join, pick
 from custodes.simulate.tickets import DATA_REQUEST, DATASETS, Tickets
 from custodes.simulate.world import World
@@ -43,7 +42,15 @@ REPORTS: Final = (
 )
 EXTENSIONS: Final = (".pdf", ".xlsx", ".csv", ".docx", ".zip")
 SANCTIONED: Final = ("custodes.box.com", "custodes-my.sharepoint.com")
-UPLOAD_DOMAINS: Final = (*SANCTIONED, "wetransfer.com")
+# Honest people occasionally use personal or unsanctioned services too.
+UPLOAD_DOMAINS: Final = (
+    *SANCTIONED,
+    "wetransfer.com",
+    "dropbox.com",
+    "drive.google.com",
+    "mega.nz",
+)
+UPLOAD_P: Final = np.array([0.47, 0.46, 0.04, 0.015, 0.01, 0.005])
 UPLOAD_ATTRS: Final = [dumps({"url_domain": d}) for d in UPLOAD_DOMAINS]
 COPY_ATTRS: Final = dumps({"device_class": "usb_storage"})
 
@@ -161,7 +168,7 @@ class Transfers:
 
         actor, ts = roster.spread(rng, people, rng.poisson(UPLOAD[role] * vol))
         n = actor.size
-        domain = np.where(rng.random(n) < 0.05, 2, rng.integers(0, 2, n))
+        domain = rng.choice(len(UPLOAD_DOMAINS), size=n, p=UPLOAD_P)
         ctx = Context.of(roster, actor)
         ev.add(
             ts=ts,

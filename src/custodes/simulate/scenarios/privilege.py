@@ -9,11 +9,11 @@ from typing import Final
 import numpy as np
 
 from custodes.simulate.access import DATA_TYPE_ATTRS, private_records
-from custodes.simulate.admin import GRANTABLE, RESTRICTED_TOOLS
+from custodes.simulate.admin import AUDIT_TARGETS, GRANTABLE, RESTRICTED_TOOLS
 from custodes.simulate.block import OUTCOME, SCENARIO
 from custodes.simulate.ids import account_ids
-from custodes.simulate.moderation import Context
 from custodes.simulate.org import ADMIN, NEVER
+from custodes.simulate.roster import Context
 from custodes.simulate.scenarios.plan import Insider, Planner, camouflage, intensity
 from custodes.simulate.scenarios.stage import Stage
 from custodes.simulate.text import dumps, objects, pick
@@ -30,7 +30,7 @@ _ELEVATED: Final = np.array(
     ]
 )
 _TOOL_ATTRS: Final = [dumps({"tool": t}) for t in RESTRICTED_TOOLS]
-_AUDIT: Final = ("audit:review_tool", "audit:case_tool", "audit:iam", "audit:data_portal")
+
 _ALL_ROLES: Final = dict.fromkeys(range(7), 1.0)
 
 
@@ -101,7 +101,7 @@ def act_privilege_abuse(ins: Insider, st: Stage) -> None:
             ts=st.during_shift(ins, 1),
             action="audit_setting_change",
             source="admin_console",
-            target=_AUDIT[int(rng.integers(len(_AUDIT)))],
+            target=AUDIT_TARGETS[int(rng.integers(len(AUDIT_TARGETS)))],
             attrs=objects([{"setting": "logging_enabled", "value": False}]),
         )
     n = int(rng.poisson(1.0 + 3.0 * s))
@@ -167,6 +167,7 @@ def _after_end(ins: Insider, st: Stage) -> None:
                 target="ds:account_signals",
                 records=records,
                 nbytes=records * 300,
+                attrs=dumps({"dataset": "ds:account_signals", "format": "csv"}),
             )
             continue
         dtype = rng.integers(0, len(DATA_TYPE_ATTRS), rows.size)

@@ -39,6 +39,7 @@ def setup_paid_reversal(pl: Planner) -> list[Insider]:
     ins = _one(pl, "paid_reversal", "creator_ring", 30.0)
     if ins is None:
         return []
+    pl.w.org.appeals[ins.actor] = True  # handles appeals all along, honestly at first
     acc = pl.w.accounts
     mid = np.flatnonzero(~acc.high_profile & (acc.followers > 1_000) & (acc.followers < 500_000))
     pool = mid if mid.size >= 5 else np.arange(acc.size)

@@ -16,10 +16,10 @@ from custodes.simulate import policy as pol
 from custodes.simulate.access import PROFILE
 from custodes.simulate.block import SCENARIO
 from custodes.simulate.ids import account_ids
-from custodes.simulate.moderation import Context
 from custodes.simulate.network import COUNTRY
 from custodes.simulate.office import HTTP_ATTRS, http_attrs
 from custodes.simulate.org import LEAD, MOD, SITES
+from custodes.simulate.roster import Context
 from custodes.simulate.scenarios.plan import Insider, Planner, camouflage, intensity
 from custodes.simulate.scenarios.stage import HOUR, MINUTE, Stage
 from custodes.simulate.text import pick

@@ -14,8 +14,8 @@ import numpy as np
 from custodes.simulate.access import Access
 from custodes.simulate.admin import Admin
 from custodes.simulate.block import I64, SCENARIO, DayEvents
-from custodes.simulate.moderation import Context, Moderation
-from custodes.simulate.roster import US_PER_SECOND, Roster, seconds
+from custodes.simulate.moderation import Moderation
+from custodes.simulate.roster import US_PER_SECOND, Context, Roster, seconds
 from custodes.simulate.scenarios.plan import Insider
 from custodes.simulate.world import World
 
