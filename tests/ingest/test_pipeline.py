@@ -225,12 +225,20 @@ def test_huge_field_is_quarantined_not_stored(store: EventStore, tmp_path: Path)
     assert "longer than 65536" in reasons["attrs"]
 
 
-def test_line_longer_than_the_limit_is_quarantined(store: EventStore, tmp_path: Path) -> None:
+def test_megabyte_field_is_quarantined_and_oversized_line_fails_clearly(
+    store: EventStore, tmp_path: Path
+) -> None:
     rows = event_rows(3)
-    rows[1]["target_id"] = "z" * (9 * 1024 * 1024)
+    rows[1]["target_id"] = "z" * (3 * 1024 * 1024)
+    report = _ingest(store, write_csv(tmp_path / "big.csv", rows))
+    assert (report.total("stored"), report.total("quarantined")) == (2, 1)
+    rows[1]["target_id"] = "z" * (5 * 1024 * 1024)
     report = _ingest(store, write_csv(tmp_path / "giant.csv", rows))
-    assert report.total("stored") == 2
-    assert report.total("quarantined") == 1
+    [failed] = report.failed
+    assert failed.error is not None
+    assert "giant.csv" in failed.error
+    assert "line" in failed.error.lower()
+    assert store.fetch_value("SELECT count(*) FROM events") == 2
 
 
 def test_parquet_with_native_types_and_struct_attrs(store: EventStore, tmp_path: Path) -> None:
@@ -361,3 +369,40 @@ def test_line_numbers_stay_exact_after_blank_lines_and_multiline_values(
     assert report.total("stored") == 2
     rows = {fld: row for _, row, fld, _ in _quarantine(store) if fld in ("ts", "action")}
     assert rows == {"ts": 7, "action": 8}
+
+
+def _write_events_parquet(path: Path, n: int, shuffled: bool, offset: int = 0) -> Path:
+    import random
+    from datetime import datetime, timedelta
+
+    base = datetime(2026, 3, 1)
+    order = list(range(n))
+    if shuffled:
+        random.Random(5).shuffle(order)
+    pq.write_table(
+        pa.table(
+            {
+                "event_id": [f"o{offset + i}" for i in order],
+                "ts": pa.array([base + timedelta(seconds=offset + i) for i in order], pa.timestamp("us")),
+                "actor_id": [f"u{i % 97}" for i in order],
+                "action": ["login"] * n,
+            }
+        ),
+        path,
+        row_group_size=10_000,
+    )
+    return path
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_events_are_stored_in_time_order(store: EventStore, tmp_path: Path, shuffled: bool) -> None:
+    # Existing events make the duplicate check a real join, not a no-op.
+    _ingest(store, _write_events_parquet(tmp_path / "old.parquet", 20_000, False))
+    new = _write_events_parquet(tmp_path / "new.parquet", 120_000, shuffled, offset=10_000)
+    report = _ingest(store, new)
+    assert (report.total("stored"), report.total("duplicate")) == (110_000, 10_000)
+    backwards = store.fetch_value(
+        "SELECT count(*) FROM (SELECT ts, lag(ts) OVER (ORDER BY rowid) AS prev FROM events "
+        "WHERE run_id = 2) WHERE ts < prev"
+    )
+    assert backwards == 0

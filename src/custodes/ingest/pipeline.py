@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from custodes.errors import InputError
-from custodes.ingest.source import Source, unique_name
+from custodes.ingest.source import Source, sql_string, unique_name
 from custodes.ingest.validation import SEP_ERROR, SEP_FIELD, compile_entity, quote
 from custodes.model.schema import Entity
 from custodes.store.events import EventStore
@@ -152,9 +152,13 @@ def _ingest_one(
     if entity.name == "events":
         values["event_id"] = _event_id(values)
     select = ", ".join(f"{expr} AS {quote(name)}" for name, expr in values.items())
-    validated = (
-        f"SELECT src._ord AS _ord, {select}, {compiled.error} AS _err, src AS _src "
-        f"FROM ({source.relation_sql}) src"
+    texts = "".join(f", {expr} AS {quote(name)}" for name, expr in compiled.texts.items())
+    inner = f"SELECT src.*{texts} FROM ({source.relation_sql}) src"
+    validated = f"SELECT src._ord AS _ord, {compiled.error} AS _err FROM ({inner}) src"
+    # Pass 2 excludes the rows pass 1 found bad instead of re-running every check.
+    values_only = (
+        f"SELECT src._ord AS _ord, {select} FROM (SELECT src.*{texts} "
+        f"FROM ({source.relation_sql}) src) src"
     )
     bad = unique_name("bad")
     result = FileResult(source.file, entity.name)
@@ -173,25 +177,30 @@ def _ingest_one(
 
     try:
         with store.transaction():
-            # Pass 1: only the bad rows are materialised (with their raw record), so a
-            # clean 30M-row file costs no staging memory.
+            # Pass 1: only the bad rows are materialised, so a clean 30M-row file costs no
+            # staging memory; their raw records are fetched afterwards, and only if any.
             step(
-                f"CREATE TEMP TABLE {bad} AS SELECT _ord, _err, "
-                f"left(CAST(to_json(_src) AS VARCHAR), {MAX_RAW_CHARS}) AS _raw "
+                f"CREATE TEMP TABLE {bad} AS SELECT _ord, _err, NULL::VARCHAR AS _raw "
                 f"FROM ({validated}) WHERE _err IS NOT NULL",
                 0.0,
                 0.4,
             )
+            _fetch_raw(store, source, bad)
             result.quarantined = _quarantine(store, source, bad, run_id)
             bad_rows = int(store.fetch_value(f"SELECT count(*) FROM {bad}"))
             rejected_rows = _rejected_rows(store, source)
-            good_sql = f"SELECT * EXCLUDE (_src, _err) FROM ({validated}) WHERE _err IS NULL"
+            good_sql = (
+                f"SELECT * FROM ({values_only}) WHERE _ord NOT IN (SELECT _ord FROM {bad})"
+                if bad_rows
+                else values_only
+            )
             # Pass 2: good rows go straight from the file into the table.
             if entity.append_only:
                 result.stored = _append(store, good_sql, entity, run_id, step)
             else:
                 result.stored = _upsert(store, good_sql, entity, run_id, step)
-            # Pass 3: emitted records; free for Parquet (metadata), a light scan otherwise.
+            # Pass 3: records the reader emitted; free for Parquet (metadata), a light scan
+            # of the text otherwise.
             emitted = int(store.fetch_value(f"SELECT count(*) FROM ({source.relation_sql})"))
             result.read = emitted + rejected_rows
             result.duplicate = emitted - bad_rows - result.stored
@@ -219,13 +228,38 @@ def _ingest_one(
 def _event_id(values: dict[str, str]) -> str:
     """Rows without an id get one from a hash of their contract fields, so re-ingesting the
     same data (even converted from CSV to Parquet) derives the same ids and adds nothing."""
+    # attrs is hashed minified, so a file's JSON spacing does not change the id.
     parts = ", ".join(
-        f"coalesce(CAST({expr} AS VARCHAR), '')"
+        f"coalesce(CAST({_minified(expr) if name == 'attrs' else expr} AS VARCHAR), '')"
         for name, expr in values.items()
         if name != "event_id"
     )
     given = values["event_id"]
     return f"coalesce({given}, 'h-' || left(md5(concat_ws(chr(31), {parts})), 24))"
+
+
+def _fetch_raw(store: EventStore, source: Source, bad: str) -> None:
+    """Attach the raw record to each bad row, for repair; a second read, taken only when
+    the file has bad rows."""
+    if not store.fetch_value(f"SELECT count(*) FROM {bad}"):
+        return
+    relation = source.relation_sql
+    for table in (source.rejects_table, source.rejects_scan):
+        if table:  # this re-read must not add its rejects a second time
+            relation = relation.replace(sql_string(table), sql_string(table + "_again"))
+    store.execute(
+        f"UPDATE {bad} SET _raw = r.raw FROM (SELECT src._ord, "
+        f"left(CAST(to_json(src) AS VARCHAR), {MAX_RAW_CHARS}) AS raw FROM ({relation}) src "
+        f"WHERE src._ord IN (SELECT _ord FROM {bad})) r WHERE {bad}._ord = r._ord"
+    )
+    for table in (source.rejects_table, source.rejects_scan):
+        if table:
+            store.execute(f"DROP TABLE IF EXISTS {quote(table + '_again')}")
+
+
+def _minified(expr: str) -> str:
+    # Guarded: values are computed for bad rows too before they are filtered out.
+    return f"CASE WHEN json_valid({expr}) THEN json({expr}) END"
 
 
 def _quarantine(store: EventStore, source: Source, bad: str, run_id: int) -> int:
@@ -321,17 +355,32 @@ StepFn = Callable[[str, float, float], None]
 
 
 def _append(store: EventStore, good_sql: str, entity: Entity, run_id: int, step: StepFn) -> int:
-    """Insert new events only; ordered by time so DuckDB's zone maps prune time ranges."""
+    """Insert new events only, in time order so DuckDB's zone maps prune time ranges.
+
+    The sort keys are fixed-width (time, then position in the file): sorting on the actor
+    string as well cost a third more and buys nothing for time-range pruning.
+
+    Repeats of an id inside the file are removed after the insert, among this run's rows
+    only: a window over the whole file would cost more than the insert itself, and such
+    repeats are rare.
+    """
     cols = _columns(entity)
+    run = int(run_id)
     before = int(store.fetch_value("SELECT count(*) FROM events"))
     step(
         f"INSERT INTO events ({cols}, run_id) "
-        f"SELECT {cols}, {int(run_id)} FROM ({good_sql}) s "
+        f"SELECT {cols}, {run} FROM ({good_sql}) s "
         "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id) "
-        "QUALIFY row_number() OVER (PARTITION BY s.event_id ORDER BY s._ord) = 1 "
-        "ORDER BY ts, actor_id",
+        "ORDER BY s.ts, s._ord",
         0.4,
         0.6,
+    )
+    store.execute(
+        f"DELETE FROM events WHERE run_id = {run} AND rowid IN ("
+        f"SELECT rowid FROM (SELECT rowid, row_number() OVER (PARTITION BY event_id "
+        f"ORDER BY rowid) AS n FROM events WHERE run_id = {run} AND event_id IN ("
+        f"SELECT event_id FROM events WHERE run_id = {run} GROUP BY event_id "
+        "HAVING count(*) > 1)) WHERE n > 1)"
     )
     return int(store.fetch_value("SELECT count(*) FROM events")) - before
 

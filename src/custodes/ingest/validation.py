@@ -17,8 +17,6 @@ from custodes.model.vocabulary import CANONICAL_ACTIONS, CUSTOM_PREFIX
 SEP_FIELD = "chr(31)"  # between field name and reason
 SEP_ERROR = "chr(30)"  # between errors of one row
 
-_TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE")
-
 
 def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -26,17 +24,44 @@ def quote(name: str) -> str:
 
 @dataclass(frozen=True)
 class Compiled:
-    """SELECT-list pieces for one source: typed values, one error text, and extra columns."""
+    """SELECT-list pieces for one source, in two layers.
 
+    ``texts`` (inner layer, over the raw columns) computes each field's trimmed text once;
+    ``values`` and ``error`` (outer layer) refer to those texts by name, so a field checked
+    five ways is still cast and trimmed only once per row.
+    """
+
+    texts: dict[str, str]
     values: dict[str, str]
     error: str
     extras: list[str]
+
+
+TEXT_PREFIX = "__t_"
+
+# Source types that already are what a kind stores: no text round trip needed.
+_NATIVE: dict[Kind, tuple[str, ...]] = {
+    Kind.TIMESTAMP: ("TIMESTAMP", "DATE"),
+    Kind.DATE: ("DATE", "TIMESTAMP"),
+    Kind.INTEGER: (
+        "BIGINT",
+        "INTEGER",
+        "SMALLINT",
+        "TINYINT",
+        "UBIGINT",
+        "UINTEGER",
+        "USMALLINT",
+        "UTINYINT",
+    ),
+    Kind.BOOLEAN: ("BOOLEAN",),
+}
 
 
 def compile_entity(entity: Entity, columns: dict[str, str], alias: str = "src") -> Compiled:
     """Expressions over ``alias`` for every contract field; ``columns`` maps present column
     names (as the file spells them, matched case-insensitively) to their DuckDB types."""
     by_lower = {name.strip().lower(): name for name in columns}
+    texts: dict[str, str] = {}
     values: dict[str, str] = {}
     errors: list[str] = []
     for fld in entity.fields:
@@ -45,7 +70,13 @@ def compile_entity(entity: Entity, columns: dict[str, str], alias: str = "src") 
             values[fld.name] = f"NULL::{fld.kind.sql_type}"
             continue
         ref = f"{alias}.{quote(present)}"
-        value, error = _field(fld, ref, columns[present].upper())
+        src_type = columns[present].upper()
+        if src_type.startswith(_NATIVE.get(fld.kind, ())) and "WITH TIME ZONE" not in src_type:
+            value, error = _native(fld, ref)
+        else:
+            inner = TEXT_PREFIX + fld.name
+            texts[inner] = _text(ref, src_type)
+            value, error = _field(fld, ref, src_type, f"{alias}.{quote(inner)}")
         values[fld.name] = value
         errors.append(error)
     if entity.name == "events" and "action" in by_lower:
@@ -70,11 +101,46 @@ def compile_entity(entity: Entity, columns: dict[str, str], alias: str = "src") 
         # A record the reader could not parse (a JSON line that is not JSON): its field
         # errors would only repeat that, so the record-level reason stands alone.
         error = f"coalesce({alias}._error, {error})"
-    return Compiled(values, error, extras)
+    return Compiled(texts, values, error, extras)
 
 
-def _field(fld: Field, ref: str, src_type: str) -> tuple[str, str]:
-    text = f"nullif(trim(CAST({ref} AS VARCHAR)), '')"
+def _text(ref: str, src_type: str) -> str:
+    """A field as text, blank as NULL, outer spaces removed.
+
+    ``trim`` copies every string and cost more than all the checks together, so only the
+    rare value that starts or ends with a space is trimmed.
+    """
+    text = ref if src_type == "VARCHAR" else f"CAST({ref} AS VARCHAR)"
+    return (
+        f"CASE WHEN {text} = '' THEN NULL WHEN starts_with({text}, ' ') OR "
+        f"ends_with({text}, ' ') THEN nullif(trim({text}), '') ELSE {text} END"
+    )
+
+
+def _native(fld: Field, ref: str) -> tuple[str, str]:
+    """A column already typed right (Parquet timestamps, integers): only range checks."""
+    name = sql_string(fld.name)
+    value = ref
+    if fld.kind is Kind.TIMESTAMP:
+        value = f"CAST({ref} AS TIMESTAMP)"
+    elif fld.kind is Kind.DATE:
+        value = f"CAST({ref} AS DATE)"
+    elif fld.kind is Kind.INTEGER:
+        value = f"CAST({ref} AS BIGINT)"
+    branches = []
+    if fld.required:
+        branches.append(
+            f"WHEN {ref} IS NULL THEN {name} || {SEP_FIELD} || 'required value is missing'"
+        )
+    if fld.kind is Kind.INTEGER and fld.non_negative:
+        branches.append(
+            f"WHEN {ref} < 0 THEN {name} || {SEP_FIELD} || 'must not be negative: ' || CAST({ref} AS VARCHAR)"
+        )
+    return value, (f"CASE {' '.join(branches)} END" if branches else "NULL")
+
+
+def _field(fld: Field, ref: str, src_type: str, text: str) -> tuple[str, str]:
+    """Value and error of one field from its text (``text`` names the inner-layer column)."""
     kind = fld.kind
     if kind in (Kind.STRING, Kind.COUNTRY, Kind.CLOCK, Kind.TIMEZONE, Kind.LANGUAGE):
         value = text
@@ -124,8 +190,6 @@ def _field(fld: Field, ref: str, src_type: str) -> tuple[str, str]:
     if kind is Kind.TIMESTAMP:
         if src_type.startswith("TIMESTAMP WITH TIME ZONE"):
             value = f"timezone('UTC', {ref})"
-        elif src_type.startswith(_TIMESTAMP_TYPES):
-            value = f"CAST({ref} AS TIMESTAMP)"
         else:
             # Offsets are honoured; a timestamp without one is UTC (session TimeZone is UTC).
             value = f"timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ))"
@@ -152,15 +216,11 @@ def _field(fld: Field, ref: str, src_type: str) -> tuple[str, str]:
             ],
         )
     if kind is Kind.INTEGER:
-        value = f"TRY_CAST({text} AS BIGINT)"
-        if src_type in ("DOUBLE", "FLOAT", "REAL") or not src_type.startswith(
-            ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "HUGEINT")
-        ):
-            # "12.0" is an integer, "12.5" is not.
-            value = (
-                f"CASE WHEN TRY_CAST({text} AS DOUBLE) = floor(TRY_CAST({text} AS DOUBLE)) "
-                f"THEN TRY_CAST(TRY_CAST({text} AS DOUBLE) AS BIGINT) END"
-            )
+        # "12" and "12.0" are integers, "12.5" is not.
+        value = (
+            f"coalesce(TRY_CAST({text} AS BIGINT), CASE WHEN TRY_CAST({text} AS DOUBLE) = "
+            f"floor(TRY_CAST({text} AS DOUBLE)) THEN TRY_CAST(TRY_CAST({text} AS DOUBLE) AS BIGINT) END)"
+        )
         checks = [(f"{value} IS NULL", f"'not an integer: ' || {_show(text)}")]
         if fld.non_negative:
             checks.append((f"{value} < 0", f"'must not be negative: ' || {_show(text)}"))
@@ -204,10 +264,8 @@ def _field(fld: Field, ref: str, src_type: str) -> tuple[str, str]:
     if kind is Kind.JSON:
         if src_type.startswith(("STRUCT", "MAP")):
             return f"CAST(to_json({ref}) AS VARCHAR)", "NULL"
-        value = (
-            f"CASE WHEN json_valid({text}) THEN CASE WHEN json_type({text}) = 'OBJECT' "
-            f"THEN nullif(CAST(json({text}) AS VARCHAR), '{{}}') END END"
-        )
+        is_object = f"coalesce(json_type(TRY_CAST({text} AS JSON)) = 'OBJECT', false)"
+        value = f"nullif({text}, '{{}}')"
         return _with_checks(
             fld,
             value,
@@ -217,7 +275,7 @@ def _field(fld: Field, ref: str, src_type: str) -> tuple[str, str]:
                     f"length({text}) > {fld.max_length}",
                     f"'longer than {fld.max_length} characters'",
                 ),
-                (f"{value} IS NULL AND {text} <> '{{}}'", "'not a JSON object'"),
+                (f"NOT {is_object}", "'not a JSON object'"),
             ],
         )
     raise AssertionError(f"unhandled kind {kind}")  # pragma: no cover
