@@ -56,6 +56,12 @@ def _custodes(*args: str) -> list[str]:
     return [sys.executable, "-m", "custodes", *args]
 
 
+def _shown(cmd: list[str]) -> str:
+    """The command as a user types it, with paths relative to the repository."""
+    words = [w.replace(str(ROOT.parent) + "/", "") for w in cmd[3:]]
+    return "custodes " + " ".join(words)
+
+
 def _count(path: Path) -> int:
     con = duckdb.connect()
     reader = "read_parquet" if path.suffix == ".parquet" else "read_csv"
@@ -84,7 +90,7 @@ def run(staff: int, days: int, seed: int, keep: bool) -> list[Measurement]:
     seconds, rss = _measure(cmd)
     events = _count(sim_dir / "events.parquet")
     results.append(
-        Measurement("simulate → Parquet", events, seconds, events / seconds, rss, " ".join(cmd[2:]))
+        Measurement("simulate → Parquet", events, seconds, events / seconds, rss, _shown(cmd))
     )
 
     csv_dir = base / "sim-csv"
@@ -103,7 +109,7 @@ def run(staff: int, days: int, seed: int, keep: bool) -> list[Measurement]:
     )
     seconds, rss = _measure(cmd)
     results.append(
-        Measurement("simulate → CSV", events, seconds, events / seconds, rss, " ".join(cmd[2:]))
+        Measurement("simulate → CSV", events, seconds, events / seconds, rss, _shown(cmd))
     )
 
     for label, path in (("Parquet", sim_dir / "events.parquet"), ("CSV", csv_dir / "events.csv")):
@@ -117,7 +123,7 @@ def run(staff: int, days: int, seed: int, keep: bool) -> list[Measurement]:
                 seconds,
                 events / seconds,
                 rss,
-                " ".join(cmd[2:]),
+                _shown(cmd),
             )
         )
 
@@ -134,7 +140,7 @@ def run(staff: int, days: int, seed: int, keep: bool) -> list[Measurement]:
             seconds,
             events / seconds,
             rss,
-            " ".join(cmd[2:]),
+            _shown(cmd),
         )
     )
 
@@ -169,7 +175,7 @@ def main() -> None:
     for r in results:
         print(
             f"| {r.what} | {r.rows:,} | {r.seconds:.1f} | {r.rows_per_second:,.0f} | "
-            f"{r.peak_rss_mib:,.0f} | `custodes {r.command}` |"
+            f"{r.peak_rss_mib:,.0f} | `{r.command}` |"
         )
 
 

@@ -383,7 +383,9 @@ def _write_events_parquet(path: Path, n: int, shuffled: bool, offset: int = 0) -
         pa.table(
             {
                 "event_id": [f"o{offset + i}" for i in order],
-                "ts": pa.array([base + timedelta(seconds=offset + i) for i in order], pa.timestamp("us")),
+                "ts": pa.array(
+                    [base + timedelta(seconds=offset + i) for i in order], pa.timestamp("us")
+                ),
                 "actor_id": [f"u{i % 97}" for i in order],
                 "action": ["login"] * n,
             }
@@ -401,8 +403,62 @@ def test_events_are_stored_in_time_order(store: EventStore, tmp_path: Path, shuf
     new = _write_events_parquet(tmp_path / "new.parquet", 120_000, shuffled, offset=10_000)
     report = _ingest(store, new)
     assert (report.total("stored"), report.total("duplicate")) == (110_000, 10_000)
-    backwards = store.fetch_value(
-        "SELECT count(*) FROM (SELECT ts, lag(ts) OVER (ORDER BY rowid) AS prev FROM events "
-        "WHERE run_id = 2) WHERE ts < prev"
+    # Run 1 took the fast path (fresh store, ordered file), run 2 the checked one.
+    for run in (1, 2):
+        backwards = store.fetch_value(
+            "SELECT count(*) FROM (SELECT ts, lag(ts) OVER (ORDER BY rowid) AS prev FROM events "
+            "WHERE run_id = ?) WHERE ts < prev",
+            [run],
+        )
+        assert backwards == 0, run
+
+
+def test_ordered_file_that_overlaps_stored_events_is_still_deduplicated(
+    store: EventStore, tmp_path: Path
+) -> None:
+    _ingest(store, _write_events_parquet(tmp_path / "a.parquet", 5_000, False))
+    report = _ingest(
+        store, _write_events_parquet(tmp_path / "b.parquet", 5_000, False, offset=4_000)
     )
-    assert backwards == 0
+    assert (report.total("stored"), report.total("duplicate")) == (4_000, 1_000)
+    assert store.fetch_one("SELECT count(*), count(DISTINCT event_id) FROM events") == (
+        9_000,
+        9_000,
+    )
+
+
+def test_jsonl_line_that_is_not_utf8_is_quarantined(store: EventStore, tmp_path: Path) -> None:
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(
+        b'{"ts": "2026-01-05T10:00:00Z", "actor_id": "u1", "action": "login"}\n'
+        b'{"ts": "2026-01-05T10:00:00Z", "actor_id": "Jos\xe9", "action": "login"}\n'
+        b'{"ts": "2026-01-05T11:00:00Z", "actor_id": "u2", "action": "logout"}\n'
+    )
+    report = _ingest(store, path)
+    assert (report.total("stored"), report.total("quarantined")) == (2, 1)
+    [(file, row, _, reason)] = _quarantine(store)
+    assert (file, row) == (str(path), 2)
+    assert "encoding" in reason
+
+
+def test_header_only_and_empty_parquet_files_store_nothing_without_error(
+    store: EventStore, tmp_path: Path
+) -> None:
+    header_only = tmp_path / "h.csv"
+    header_only.write_text("ts,actor_id,action\n")
+    empty_parquet = tmp_path / "e.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "ts": pa.array([], pa.timestamp("us")),
+                "actor_id": pa.array([], pa.string()),
+                "action": pa.array([], pa.string()),
+            }
+        ),
+        empty_parquet,
+    )
+    report = ingest_sources(
+        store, [source_for(header_only, EVENTS), source_for(empty_parquet, EVENTS)]
+    )
+    assert not report.failed
+    assert report.total("read") == 0

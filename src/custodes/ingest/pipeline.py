@@ -153,9 +153,15 @@ def _ingest_one(
         values["event_id"] = _event_id(values)
     select = ", ".join(f"{expr} AS {quote(name)}" for name, expr in values.items())
     texts = "".join(f", {expr} AS {quote(name)}" for name, expr in compiled.texts.items())
-    inner = f"SELECT src.*{texts} FROM ({source.relation_sql}) src"
-    validated = f"SELECT src._ord AS _ord, {compiled.error} AS _err FROM ({inner}) src"
-    # Pass 2 excludes the rows pass 1 found bad instead of re-running every check.
+
+    def validated(relation: str) -> str:
+        time = values[entity.time_field] if entity.append_only and entity.time_field else "NULL"
+        return (
+            f"SELECT src._ord AS _ord, {compiled.error} AS _err, {time} AS _t "
+            f"FROM (SELECT src.*{texts} FROM ({relation}) src) src"
+        )
+
+    # The insert excludes the rows pass 1 found bad instead of re-running every check.
     values_only = (
         f"SELECT src._ord AS _ord, {select} FROM (SELECT src.*{texts} "
         f"FROM ({source.relation_sql}) src) src"
@@ -177,33 +183,34 @@ def _ingest_one(
 
     try:
         with store.transaction():
-            # Pass 1: only the bad rows are materialised, so a clean 30M-row file costs no
-            # staging memory; their raw records are fetched afterwards, and only if any.
-            step(
-                f"CREATE TEMP TABLE {bad} AS SELECT _ord, _err, NULL::VARCHAR AS _raw "
-                f"FROM ({validated}) WHERE _err IS NOT NULL",
-                0.0,
-                0.4,
-            )
-            _fetch_raw(store, source, bad)
+            # Pass 1: one aggregate over every check — records, bad records, time range and
+            # order — so a clean file materialises nothing at all.
+            survey_table = unique_name("survey")
+            step(_survey_sql(survey_table, validated(source.relation_sql)), 0.0, 0.4)
+            survey = _Survey.read(store, survey_table)
+            store.execute(f"CREATE TEMP TABLE {bad} (_ord BIGINT, _err VARCHAR, _raw VARCHAR)")
+            if survey.bad:
+                # Rare path: a second read keeps the bad rows, then their raw records.
+                store.execute(
+                    f"INSERT INTO {bad} SELECT _ord, _err, NULL FROM "
+                    f"({validated(_rescan(source, '_bad'))}) WHERE _err IS NOT NULL"
+                )
+                _fetch_raw(store, source, bad)
             result.quarantined = _quarantine(store, source, bad, run_id)
-            bad_rows = int(store.fetch_value(f"SELECT count(*) FROM {bad}"))
             rejected_rows = _rejected_rows(store, source)
             good_sql = (
                 f"SELECT * FROM ({values_only}) WHERE _ord NOT IN (SELECT _ord FROM {bad})"
-                if bad_rows
+                if survey.bad
                 else values_only
             )
             # Pass 2: good rows go straight from the file into the table.
             if entity.append_only:
-                result.stored = _append(store, good_sql, entity, run_id, step)
+                fast = survey.fast(store)
+                result.stored = _append(store, good_sql, entity, run_id, step, fast=fast)
             else:
                 result.stored = _upsert(store, good_sql, entity, run_id, step)
-            # Pass 3: records the reader emitted; free for Parquet (metadata), a light scan
-            # of the text otherwise.
-            emitted = int(store.fetch_value(f"SELECT count(*) FROM ({source.relation_sql})"))
-            result.read = emitted + rejected_rows
-            result.duplicate = emitted - bad_rows - result.stored
+            result.read = survey.records + rejected_rows
+            result.duplicate = survey.records - survey.bad - result.stored
             store.execute(
                 "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -221,8 +228,19 @@ def _ingest_one(
         store.execute(f"DROP TABLE IF EXISTS {bad}")
         for table in (source.rejects_table, source.rejects_scan):
             if table:
-                store.execute(f"DROP TABLE IF EXISTS {quote(table)}")
+                for suffix in ("", "_bad", "_again"):
+                    store.execute(f"DROP TABLE IF EXISTS {quote(table + suffix)}")
     return result
+
+
+def _rescan(source: Source, suffix: str) -> str:
+    """The Source read again, with its own rejects tables, so broken records found by the
+    first read are not recorded twice."""
+    relation = source.relation_sql
+    for table in (source.rejects_table, source.rejects_scan):
+        if table:
+            relation = relation.replace(sql_string(table), sql_string(table + suffix))
+    return relation
 
 
 def _event_id(values: dict[str, str]) -> str:
@@ -238,23 +256,56 @@ def _event_id(values: dict[str, str]) -> str:
     return f"coalesce({given}, 'h-' || left(md5(concat_ws(chr(31), {parts})), 24))"
 
 
+def _survey_sql(table: str, validated: str) -> str:
+    # The window over (_ord, _t) is narrow; the checks themselves touch every column, so
+    # DuckDB validates the encoding of every value in this same pass.
+    return (
+        f"CREATE TEMP TABLE {table} AS SELECT count(*) AS records, "
+        "count(*) FILTER (WHERE _err IS NOT NULL) AS bad, min(_t) AS first, max(_t) AS last, "
+        "count(*) FILTER (WHERE _t < prev) AS backwards FROM ("
+        f"SELECT _err, _t, lag(_t) OVER (ORDER BY _ord) AS prev FROM ({validated}))"
+    )
+
+
+@dataclass
+class _Survey:
+    records: int
+    bad: int
+    first: datetime | None
+    last: datetime | None
+    in_order: bool
+
+    @classmethod
+    def read(cls, store: EventStore, table: str) -> _Survey:
+        row = store.fetch_one(f"SELECT records, bad, first, last, backwards FROM {table}")
+        store.execute(f"DROP TABLE {table}")
+        assert row is not None
+        return cls(int(row[0]), int(row[1]), row[2], row[3], int(row[4]) == 0)
+
+    def fast(self, store: EventStore) -> bool:
+        """True when the file can be appended as it is: already in time order, nothing to
+        filter out, and no stored event in its time range (so no id can repeat one).
+
+        The general path sorts every column of every row and joins on every id; for logs
+        that arrive in order and do not overlap what is stored, both are wasted work.
+        """
+        if not self.in_order or self.bad or self.first is None:
+            return False
+        overlap = store.fetch_value(
+            "SELECT count(*) FROM events WHERE ts BETWEEN ? AND ?", [self.first, self.last]
+        )
+        return not overlap
+
+
 def _fetch_raw(store: EventStore, source: Source, bad: str) -> None:
     """Attach the raw record to each bad row, for repair; a second read, taken only when
     the file has bad rows."""
-    if not store.fetch_value(f"SELECT count(*) FROM {bad}"):
-        return
-    relation = source.relation_sql
-    for table in (source.rejects_table, source.rejects_scan):
-        if table:  # this re-read must not add its rejects a second time
-            relation = relation.replace(sql_string(table), sql_string(table + "_again"))
+    relation = _rescan(source, "_again")
     store.execute(
         f"UPDATE {bad} SET _raw = r.raw FROM (SELECT src._ord, "
         f"left(CAST(to_json(src) AS VARCHAR), {MAX_RAW_CHARS}) AS raw FROM ({relation}) src "
         f"WHERE src._ord IN (SELECT _ord FROM {bad})) r WHERE {bad}._ord = r._ord"
     )
-    for table in (source.rejects_table, source.rejects_scan):
-        if table:
-            store.execute(f"DROP TABLE IF EXISTS {quote(table + '_again')}")
 
 
 def _minified(expr: str) -> str:
@@ -354,8 +405,13 @@ def _columns(entity: Entity) -> str:
 StepFn = Callable[[str, float, float], None]
 
 
-def _append(store: EventStore, good_sql: str, entity: Entity, run_id: int, step: StepFn) -> int:
+def _append(
+    store: EventStore, good_sql: str, entity: Entity, run_id: int, step: StepFn, *, fast: bool
+) -> int:
     """Insert new events only, in time order so DuckDB's zone maps prune time ranges.
+
+    ``fast``: the file is in time order and overlaps nothing stored, so it is appended as
+    read (DuckDB preserves insertion order), with neither the sort nor the id join.
 
     The sort keys are fixed-width (time, then position in the file): sorting on the actor
     string as well cost a third more and buys nothing for time-range pruning.
@@ -367,11 +423,14 @@ def _append(store: EventStore, good_sql: str, entity: Entity, run_id: int, step:
     cols = _columns(entity)
     run = int(run_id)
     before = int(store.fetch_value("SELECT count(*) FROM events"))
+    checked = (
+        ""
+        if fast
+        else "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id) "
+        "ORDER BY s.ts, s._ord"
+    )
     step(
-        f"INSERT INTO events ({cols}, run_id) "
-        f"SELECT {cols}, {run} FROM ({good_sql}) s "
-        "WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.event_id = s.event_id) "
-        "ORDER BY s.ts, s._ord",
+        f"INSERT INTO events ({cols}, run_id) SELECT {cols}, {run} FROM ({good_sql}) s {checked}",
         0.4,
         0.6,
     )
