@@ -134,7 +134,8 @@ def _native(fld: Field, ref: str) -> tuple[str, str]:
         )
     if fld.kind is Kind.INTEGER and fld.non_negative:
         branches.append(
-            f"WHEN {ref} < 0 THEN {name} || {SEP_FIELD} || 'must not be negative: ' || CAST({ref} AS VARCHAR)"
+            f"WHEN {ref} < 0 THEN {name} || {SEP_FIELD} || 'must not be negative: ' "
+            f"|| CAST({ref} AS VARCHAR)"
         )
     return value, (f"CASE {' '.join(branches)} END" if branches else "NULL")
 
@@ -219,7 +220,8 @@ def _field(fld: Field, ref: str, src_type: str, text: str) -> tuple[str, str]:
         # "12" and "12.0" are integers, "12.5" is not.
         value = (
             f"coalesce(TRY_CAST({text} AS BIGINT), CASE WHEN TRY_CAST({text} AS DOUBLE) = "
-            f"floor(TRY_CAST({text} AS DOUBLE)) THEN TRY_CAST(TRY_CAST({text} AS DOUBLE) AS BIGINT) END)"
+            f"floor(TRY_CAST({text} AS DOUBLE)) "
+            f"THEN TRY_CAST(TRY_CAST({text} AS DOUBLE) AS BIGINT) END)"
         )
         checks = [(f"{value} IS NULL", f"'not an integer: ' || {_show(text)}")]
         if fld.non_negative:
