@@ -1,8 +1,8 @@
 """Validate and store Sources: one transaction per file, so a file is stored whole or not at all.
 
-Per file: find the bad rows and quarantine them (with file, line,
-field and reason), then add the good ones — events append-only and deduplicated by
-``event_id``; directory entities (people, accounts, tickets, labels) upserted by key. A
+Per file: survey it (records, bad rows, time range, order), quarantine the bad rows with
+file, line, field and reason, then add the good ones — events append-only and deduplicated
+by ``event_id``; directory entities (people, accounts, tickets, labels) upserted by key. A
 killed ingest leaves only whole files behind, and re-running it adds exactly what is missing.
 """
 
@@ -10,21 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import duckdb
-import pyarrow as pa
 
+from custodes.clock import utc_now
 from custodes.errors import InputError
-from custodes.ingest.source import Source, sql_string, unique_name
-from custodes.ingest.validation import SEP_ERROR, SEP_FIELD, compile_entity, quote
+from custodes.ingest.quarantine import fetch_raw, quarantine, rejected_rows, rescan
+from custodes.ingest.source import Source, unique_name
+from custodes.ingest.survey import Survey, survey_sql
+from custodes.ingest.validation import compile_entity, quote
 from custodes.model.schema import Entity
 from custodes.store.events import EventStore
 
 ProgressFn = Callable[[str, float], None]
-
-# Quarantined raw records are kept for repair, but never so large they bloat the store.
-MAX_RAW_CHARS = 10_000
 
 
 @dataclass
@@ -104,7 +102,7 @@ def _start_run(store: EventStore, entity: str, files: int) -> int:
     store.execute(
         "INSERT INTO ingest_runs (run_id, entity, started_at, status, files) "
         "VALUES (?, ?, ?, 'running', ?)",
-        [run_id, entity, _now(), files],
+        [run_id, entity, utc_now(), files],
     )
     return run_id
 
@@ -114,7 +112,7 @@ def _finish_run(store: EventStore, report: IngestReport, status: str, error: str
         'UPDATE ingest_runs SET finished_at = ?, status = ?, "read" = ?, stored = ?, '
         "duplicate = ?, quarantined = ?, failed_files = ?, error = ? WHERE run_id = ?",
         [
-            _now(),
+            utc_now(),
             status,
             report.total("read"),
             report.total("stored"),
@@ -125,10 +123,6 @@ def _finish_run(store: EventStore, report: IngestReport, status: str, error: str
             report.run_id,
         ],
     )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _ingest_one(
@@ -186,18 +180,18 @@ def _ingest_one(
             # Pass 1: one aggregate over every check — records, bad records, time range and
             # order — so a clean file materialises nothing at all.
             survey_table = unique_name("survey")
-            step(_survey_sql(survey_table, validated(source.relation_sql)), 0.0, 0.4)
-            survey = _Survey.read(store, survey_table)
+            step(survey_sql(survey_table, validated(source.relation_sql)), 0.0, 0.4)
+            survey = Survey.read(store, survey_table)
             store.execute(f"CREATE TEMP TABLE {bad} (_ord BIGINT, _err VARCHAR, _raw VARCHAR)")
             if survey.bad:
                 # Rare path: a second read keeps the bad rows, then their raw records.
                 store.execute(
                     f"INSERT INTO {bad} SELECT _ord, _err, NULL FROM "
-                    f"({validated(_rescan(source, '_bad'))}) WHERE _err IS NOT NULL"
+                    f"({validated(rescan(source, '_bad'))}) WHERE _err IS NOT NULL"
                 )
-                _fetch_raw(store, source, bad)
-            result.quarantined = _quarantine(store, source, bad, run_id)
-            rejected_rows = _rejected_rows(store, source)
+                fetch_raw(store, source, bad)
+            result.quarantined = quarantine(store, source, bad, run_id)
+            broken = rejected_rows(store, source)
             good_sql = (
                 f"SELECT * FROM ({values_only}) WHERE _ord NOT IN (SELECT _ord FROM {bad})"
                 if survey.bad
@@ -209,7 +203,7 @@ def _ingest_one(
                 result.stored = _append(store, good_sql, entity, run_id, step, fast=fast)
             else:
                 result.stored = _upsert(store, good_sql, entity, run_id, step)
-            result.read = survey.records + rejected_rows
+            result.read = survey.records + broken
             result.duplicate = survey.records - survey.bad - result.stored
             store.execute(
                 "INSERT INTO ingest_files VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -221,7 +215,7 @@ def _ingest_one(
                     result.stored,
                     result.duplicate,
                     result.quarantined,
-                    _now(),
+                    utc_now(),
                 ],
             )
     finally:
@@ -231,16 +225,6 @@ def _ingest_one(
                 for suffix in ("", "_bad", "_again"):
                     store.execute(f"DROP TABLE IF EXISTS {quote(table + suffix)}")
     return result
-
-
-def _rescan(source: Source, suffix: str) -> str:
-    """The Source read again, with its own rejects tables, so broken records found by the
-    first read are not recorded twice."""
-    relation = source.relation_sql
-    for table in (source.rejects_table, source.rejects_scan):
-        if table:
-            relation = relation.replace(sql_string(table), sql_string(table + suffix))
-    return relation
 
 
 def _event_id(values: dict[str, str]) -> str:
@@ -256,146 +240,9 @@ def _event_id(values: dict[str, str]) -> str:
     return f"coalesce({given}, 'h-' || left(md5(concat_ws(chr(31), {parts})), 24))"
 
 
-def _survey_sql(table: str, validated: str) -> str:
-    # The window over (_ord, _t) is narrow; the checks themselves touch every column, so
-    # DuckDB validates the encoding of every value in this same pass.
-    return (
-        f"CREATE TEMP TABLE {table} AS SELECT count(*) AS records, "
-        "count(*) FILTER (WHERE _err IS NOT NULL) AS bad, min(_t) AS first, max(_t) AS last, "
-        "count(*) FILTER (WHERE _t < prev) AS backwards FROM ("
-        f"SELECT _err, _t, lag(_t) OVER (ORDER BY _ord) AS prev FROM ({validated}))"
-    )
-
-
-@dataclass
-class _Survey:
-    records: int
-    bad: int
-    first: datetime | None
-    last: datetime | None
-    in_order: bool
-
-    @classmethod
-    def read(cls, store: EventStore, table: str) -> _Survey:
-        row = store.fetch_one(f"SELECT records, bad, first, last, backwards FROM {table}")
-        store.execute(f"DROP TABLE {table}")
-        assert row is not None
-        return cls(int(row[0]), int(row[1]), row[2], row[3], int(row[4]) == 0)
-
-    def fast(self, store: EventStore) -> bool:
-        """True when the file can be appended as it is: already in time order, nothing to
-        filter out, and no stored event in its time range (so no id can repeat one).
-
-        The general path sorts every column of every row and joins on every id; for logs
-        that arrive in order and do not overlap what is stored, both are wasted work.
-        """
-        if not self.in_order or self.bad or self.first is None:
-            return False
-        overlap = store.fetch_value(
-            "SELECT count(*) FROM events WHERE ts BETWEEN ? AND ?", [self.first, self.last]
-        )
-        return not overlap
-
-
-def _fetch_raw(store: EventStore, source: Source, bad: str) -> None:
-    """Attach the raw record to each bad row, for repair; a second read, taken only when
-    the file has bad rows."""
-    relation = _rescan(source, "_again")
-    store.execute(
-        f"UPDATE {bad} SET _raw = r.raw FROM (SELECT src._ord, "
-        f"left(CAST(to_json(src) AS VARCHAR), {MAX_RAW_CHARS}) AS raw FROM ({relation}) src "
-        f"WHERE src._ord IN (SELECT _ord FROM {bad})) r WHERE {bad}._ord = r._ord"
-    )
-
-
 def _minified(expr: str) -> str:
     # Guarded: values are computed for bad rows too before they are filtered out.
     return f"CASE WHEN json_valid({expr}) THEN json({expr}) END"
-
-
-def _quarantine(store: EventStore, source: Source, bad: str, run_id: int) -> int:
-    """Record every problem (one quarantine row per row and field); return the bad rows."""
-    row_expr = f"s._ord + {source.header_lines}"
-    joins = ""
-    count = 0
-    has_bad = bool(store.fetch_value(f"SELECT count(*) FROM {bad}"))
-    if source.rejects_table:
-        # The reader skipped broken (and blank) records, so _ord counts only the records it
-        # emitted; shift each position past the skipped lines before it.
-        skipped = unique_name("skipped")
-        rejects = quote(source.rejects_table)
-        store.execute(f"CREATE TEMP TABLE {skipped} AS SELECT DISTINCT line FROM {rejects}")
-        if has_bad and source.blank_lines is not None:
-            blanks = list(source.blank_lines())
-            if blanks:
-                store.register(f"{skipped}_blank", pa.table({"line": pa.array(blanks, pa.int64())}))
-                store.execute(
-                    f"INSERT INTO {skipped} SELECT line FROM {skipped}_blank "
-                    f"WHERE line NOT IN (SELECT line FROM {skipped})"
-                )
-                store.unregister(f"{skipped}_blank")
-        gaps = unique_name("gaps")
-        store.execute(
-            f"CREATE TEMP TABLE {gaps} AS SELECT g, max(n) AS n FROM ("
-            f"SELECT line - {source.header_lines} - row_number() OVER (ORDER BY line) AS g, "
-            f"row_number() OVER (ORDER BY line) AS n FROM {skipped}) GROUP BY g"
-        )
-        joins = f"ASOF LEFT JOIN {gaps} gp ON s._ord > gp.g"
-        row_expr = f"s._ord + {source.header_lines} + coalesce(gp.n, 0)"
-        count += _rejected_rows(store, source)
-        # A Source may read several files (CERT's monthly LDAP snapshots): name the one.
-        file_expr = "NULL"
-        scans = ""
-        if source.rejects_scan:
-            scans = f"LEFT JOIN {quote(source.rejects_scan)} sc USING (scan_id, file_id)"
-            file_expr = "sc.file_path"
-        _insert_quarantine(
-            store,
-            f"SELECT {file_expr} AS file, r.line AS row, "
-            "coalesce(r.column_name, 'record') AS field, "
-            "lower(replace(r.error_type, '_', ' ')) || ': ' || left(r.error_message, 300) "
-            f"AS reason, left(r.csv_line, {MAX_RAW_CHARS}) AS raw FROM {rejects} r {scans}",
-            source,
-            run_id,
-        )
-    _insert_quarantine(
-        store,
-        f"SELECT NULL AS file, row, split_part(e, {SEP_FIELD}, 1) AS field, "
-        f"split_part(e, {SEP_FIELD}, 2) AS reason, raw FROM (SELECT {row_expr} AS row, "
-        f"unnest(string_split(s._err, {SEP_ERROR})) AS e, s._raw AS raw "
-        f"FROM {bad} s {joins})",
-        source,
-        run_id,
-    )
-    count += int(store.fetch_value(f"SELECT count(*) FROM {bad}"))
-    return count
-
-
-def _insert_quarantine(store: EventStore, select: str, source: Source, run_id: int) -> None:
-    """Quarantine rows not already there: re-ingesting a file must not repeat its problems.
-
-    ``select`` yields file (NULL for the Source's own file), row, field, reason, raw.
-    """
-    store.execute(
-        "INSERT INTO quarantine SELECT ?, ?, coalesce(q.file, ?), q.row, q.field, q.reason, "
-        f"q.raw, ? FROM ({select}) q WHERE NOT EXISTS (SELECT 1 FROM quarantine x "
-        "WHERE x.entity = ? AND x.file = coalesce(q.file, ?) AND x.row = q.row "
-        "AND x.field = q.field AND x.reason = q.reason)",
-        [
-            run_id,
-            source.entity.name,
-            source.file,
-            _now(),
-            source.entity.name,
-            source.file,
-        ],
-    )
-
-
-def _rejected_rows(store: EventStore, source: Source) -> int:
-    if not source.rejects_table:
-        return 0
-    return int(store.fetch_value(f"SELECT count(DISTINCT line) FROM {quote(source.rejects_table)}"))
 
 
 def _columns(entity: Entity) -> str:
