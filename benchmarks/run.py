@@ -75,74 +75,38 @@ def run(staff: int, days: int, seed: int, keep: bool) -> list[Measurement]:
     base.mkdir(parents=True)
     results = []
 
-    sim_dir = base / "sim-parquet"
-    cmd = _custodes(
-        "simulate",
-        "--staff",
-        str(staff),
-        "--days",
-        str(days),
-        "--seed",
-        str(seed),
-        "--out",
-        str(sim_dir),
-    )
-    seconds, rss = _measure(cmd)
-    events = _count(sim_dir / "events.parquet")
-    results.append(
-        Measurement("simulate → Parquet", events, seconds, events / seconds, rss, _shown(cmd))
-    )
-
-    csv_dir = base / "sim-csv"
-    cmd = _custodes(
-        "simulate",
-        "--staff",
-        str(staff),
-        "--days",
-        str(days),
-        "--seed",
-        str(seed),
-        "--out",
-        str(csv_dir),
-        "--out-format",
-        "csv",
-    )
-    seconds, rss = _measure(cmd)
-    results.append(
-        Measurement("simulate → CSV", events, seconds, events / seconds, rss, _shown(cmd))
-    )
-
-    for label, path in (("Parquet", sim_dir / "events.parquet"), ("CSV", csv_dir / "events.csv")):
-        data_dir = base / f"store-{label.lower()}"
-        cmd = _custodes("ingest", "events", str(path), "--data-dir", str(data_dir))
-        seconds, rss = _measure(cmd)
-        results.append(
-            Measurement(
+    sim = ["--staff", str(staff), "--days", str(days), "--seed", str(seed)]
+    parquet, csv = base / "sim-parquet", base / "sim-csv"
+    events_file = {"Parquet": parquet / "events.parquet", "CSV": csv / "events.csv"}
+    steps = [
+        ("simulate → Parquet", _custodes("simulate", *sim, "--out", str(parquet))),
+        ("simulate → CSV", _custodes("simulate", *sim, "--out", str(csv), "--out-format", "csv")),
+        *(
+            (
                 f"ingest events from {label}",
-                events,
-                seconds,
-                events / seconds,
-                rss,
-                _shown(cmd),
+                _custodes(
+                    "ingest", "events", str(path), "--data-dir", str(base / f"store-{label}")
+                ),
             )
-        )
-
-    # Re-ingesting the same file: all duplicates, the idempotence path.
-    data_dir = base / "store-parquet"
-    cmd = _custodes(
-        "ingest", "events", str(sim_dir / "events.parquet"), "--data-dir", str(data_dir)
-    )
-    seconds, rss = _measure(cmd)
-    results.append(
-        Measurement(
+            for label, path in events_file.items()
+        ),
+        # Re-ingesting the same file: all duplicates, the idempotence path.
+        (
             "re-ingest same Parquet (all duplicate)",
-            events,
-            seconds,
-            events / seconds,
-            rss,
-            _shown(cmd),
-        )
-    )
+            _custodes(
+                "ingest",
+                "events",
+                str(events_file["Parquet"]),
+                "--data-dir",
+                str(base / "store-Parquet"),
+            ),
+        ),
+    ]
+    events = 0
+    for what, cmd in steps:
+        seconds, rss = _measure(cmd)
+        events = events or _count(events_file["Parquet"])
+        results.append(Measurement(what, events, seconds, events / seconds, rss, _shown(cmd)))
 
     (WORK / f"{tag}.json").write_text(
         json.dumps(

@@ -146,28 +146,18 @@ class Admin:
         if admins.size == 0:
             return
         active = np.flatnonzero((org.hire_day <= roster.day) & (roster.day <= org.end_day))
-        actor, ts = roster.spread(rng, admins, rng.poisson(GRANT[ADMIN], admins.size))
-        grantee = active[rng.integers(0, active.size, actor.size)]
-        self.grants(
-            ev,
-            action="role_grant",
-            actor=actor,
-            ts=ts,
-            grantee=grantee,
-            role=rng.integers(0, 6, actor.size),
-            ctx=Context.of(roster, actor),
-        )
-        actor, ts = roster.spread(rng, admins, rng.poisson(REVOKE[ADMIN], admins.size))
-        grantee = active[rng.integers(0, active.size, actor.size)]
-        self.grants(
-            ev,
-            action="role_revoke",
-            actor=actor,
-            ts=ts,
-            grantee=grantee,
-            role=rng.integers(0, 6, actor.size),
-            ctx=Context.of(roster, actor),
-        )
+        for action, rate in (("role_grant", GRANT[ADMIN]), ("role_revoke", REVOKE[ADMIN])):
+            actor, ts = roster.spread(rng, admins, rng.poisson(rate, admins.size))
+            grantee = active[rng.integers(0, active.size, actor.size)]
+            self.grants(
+                ev,
+                action=action,
+                actor=actor,
+                ts=ts,
+                grantee=grantee,
+                role=rng.integers(0, 6, actor.size),
+                ctx=Context.of(roster, actor),
+            )
 
         # New hires get their roles on day one; leavers lose them on their last day.
         for action, who in (
