@@ -38,7 +38,7 @@ def demo(
     """Simulate a T&S organisation, ingest it, and summarise what the store now holds."""
     from custodes.simulate import SimulationConfig
 
-    console = Console()
+    console = Console(soft_wrap=True)
     started = time.perf_counter()
     inputs = data_dir / "demo-input"
     config = SimulationConfig(staff=staff, days=days, seed=seed)

@@ -45,7 +45,7 @@ def run_ingest(
     settings = load_settings(data_dir=data_dir)
     with (
         EventStore.open(data_dir, settings=settings) as store,
-        progress_bar(total, f"ingest {label}") as bar,
+        progress_bar(total, f"ingest {label}", console) as bar,
     ):
 
         def on_progress(file: str, fraction: float) -> None:
@@ -55,16 +55,16 @@ def run_ingest(
             nonlocal done
             done += sizes.get(result.file, 0)
             bar.update(done)
-            if fmt is OutputFormat.table:
-                if result.error:
-                    console.print(f"[red]✗[/] {result.error}", highlight=False)
-                else:
-                    console.print(
-                        f"[green]✓[/] {result.file}: read {result.read:,}, "
-                        f"stored {result.stored:,}, duplicate {result.duplicate:,}, "
-                        f"quarantined {result.quarantined:,}",
-                        highlight=False,
-                    )
+            if fmt is not OutputFormat.table:
+                return
+            if result.error:
+                bar.print(f"[red]✗[/] {result.error}")
+            else:
+                bar.print(
+                    f"[green]✓[/] {result.file}: read {result.read:,}, "
+                    f"stored {result.stored:,}, duplicate {result.duplicate:,}, "
+                    f"quarantined {result.quarantined:,}"
+                )
 
         report = ingest_sources(store, sources, on_progress, entity_label=label, on_file=on_file)
     return report

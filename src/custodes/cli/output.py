@@ -14,6 +14,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -45,12 +46,19 @@ def _cell(value: Any) -> str:
     return str(_plain(value))
 
 
+def _is_number(value: Any) -> bool:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return True
+    return isinstance(value, str) and value.replace(",", "").replace(".", "", 1).isdigit()
+
+
 def emit(
     records: Sequence[Mapping[str, Any]],
     fmt: OutputFormat,
     *,
     columns: Sequence[str] | None = None,
     title: str | None = None,
+    caption: str | None = None,
     console: Console | None = None,
 ) -> None:
     """Write records to stdout in the chosen format."""
@@ -71,9 +79,15 @@ def emit(
             writer.writerow([_cell(r.get(c)) for c in cols])
         sys.stdout.write(buf.getvalue())
     else:
-        table = Table(title=title, show_lines=False)
+        # A light box: tables must fit 80 columns when piped, without wrapping numbers.
+        table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False)
         for c in cols:
-            table.add_column(c, overflow="fold")
+            numeric = bool(records) and all(_is_number(r.get(c)) for r in records)
+            # Short values (numbers, dates, codes) never wrap; long text folds.
+            short = all(len(_cell(r.get(c))) <= 16 for r in records)
+            table.add_column(
+                c, overflow="fold", no_wrap=short, justify="right" if numeric else "left"
+            )
         for r in records:
             table.add_row(*[_cell(r.get(c)) for c in cols])
         (console or Console()).print(table)

@@ -134,10 +134,11 @@ def _ingest_one(
     except duckdb.Error as exc:
         raise InputError(f"cannot be read: {_first_line(exc)}", file=source.file) from exc
     present = {c.strip().lower() for c in columns}
+    shown = [c for c in columns if c not in ("ordinality", "_ord", "_error")]
     for name in entity.required:
         if name not in present:
             raise InputError(
-                f"missing required column '{name}' (columns found: {', '.join(columns) or 'none'})",
+                f"missing required column '{name}' (columns found: {', '.join(shown) or 'none'})",
                 file=source.file,
                 field=name,
             )
