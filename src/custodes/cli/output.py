@@ -80,7 +80,9 @@ def emit(
         sys.stdout.write(buf.getvalue())
     else:
         # A light box: tables must fit 80 columns when piped, without wrapping numbers.
-        table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False)
+        table = Table(
+            title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+        )
         for c in cols:
             numeric = bool(records) and all(_is_number(r.get(c)) for r in records)
             # Short values (numbers, dates, codes) never wrap; long text folds.
