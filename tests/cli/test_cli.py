@@ -71,6 +71,8 @@ def test_status_json_counts_every_table(tmp_path: Path) -> None:
         "quarantine",
         "ingest_runs",
         "ingest_files",
+        "alerts",
+        "alert_verdicts",
     }
     assert status["tables"]["events"] == 7
     assert status["tables"]["ingest_runs"] == 1

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from custodes import __version__
-from custodes.cli import demo, export, ingest, simulate, status
+from custodes.cli import demo, detect, export, ingest, simulate, status
 from custodes.errors import CustodesError
 
 app = typer.Typer(
@@ -23,6 +23,8 @@ app.command("status")(status.status)
 app.command("export")(export.export)
 app.command("simulate")(simulate.simulate_command)
 app.command("demo")(demo.demo)
+app.command("detect")(detect.detect)
+app.command("alerts")(detect.alerts)
 
 
 def _version(value: bool) -> None:

@@ -39,6 +39,20 @@ MIGRATIONS: Final[tuple[str, ...]] = (
         run_id BIGINT, entity VARCHAR, file VARCHAR, "read" BIGINT, stored BIGINT,
         duplicate BIGINT, quarantined BIGINT, committed_at TIMESTAMP)""",
     "CREATE SEQUENCE IF NOT EXISTS run_ids START 1",
+    # Detection (issue 3). Alerts keep their contract fields; ids are stable across runs so
+    # analyst verdicts stay attached when detection is re-run.
+    """CREATE TABLE IF NOT EXISTS alerts (
+        alert_id VARCHAR, actor_id VARCHAR, detector VARCHAR, category VARCHAR,
+        severity VARCHAR, score DOUBLE, window_start TIMESTAMP, window_end TIMESTAMP,
+        reasons VARCHAR[], evidence_event_ids VARCHAR[], detect_run BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS actor_day_scores (
+        actor_id VARCHAR, day DATE, detector VARCHAR, score DOUBLE, detect_run BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS alert_verdicts (
+        alert_id VARCHAR, verdict VARCHAR, reason VARCHAR, analyst VARCHAR,
+        decided_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS detect_runs (
+        detect_run BIGINT, started_at TIMESTAMP, finished_at TIMESTAMP, since DATE,
+        status VARCHAR, feature_rows BIGINT, alerts BIGINT, error VARCHAR)""",
 )
 
 # Tables `custodes status` reports, in display order.
@@ -47,4 +61,6 @@ STATUS_TABLES: Final[tuple[str, ...]] = (
     "quarantine",
     "ingest_runs",
     "ingest_files",
+    "alerts",
+    "alert_verdicts",
 )

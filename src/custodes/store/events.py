@@ -198,11 +198,13 @@ class EventStore:
             raise StoreError(f"unknown table {table!r}; tables: {', '.join(STATUS_TABLES)}")
         order = f" ORDER BY {order_by}" if order_by else ""
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Contract tables are exported exactly as the contract spells them: without the
+        # store's own bookkeeping column.
+        names = [name for name, _ in self.columns(f'SELECT * FROM "{table}"')]
+        internal = table in STATUS_TABLES[:5] and "run_id" in names
+        select = "* EXCLUDE (run_id)" if internal else "*"
         self.execute(
-            f"COPY (SELECT * EXCLUDE (run_id) FROM \"{table}\"{order}) TO '{_escape(str(path))}' "
-            "(FORMAT parquet, COMPRESSION zstd)"
-            if table not in ("quarantine", "ingest_runs", "ingest_files")
-            else f"COPY (SELECT * FROM \"{table}\"{order}) TO '{_escape(str(path))}' "
+            f"COPY (SELECT {select} FROM \"{table}\"{order}) TO '{_escape(str(path))}' "
             "(FORMAT parquet, COMPRESSION zstd)"
         )
         return int(self.fetch_value(f'SELECT count(*) FROM "{table}"') or 0)

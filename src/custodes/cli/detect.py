@@ -1,0 +1,110 @@
+"""`custodes detect` and `custodes alerts`: run detectors, read what they found."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from custodes.cli.options import DEFAULT_DATA_DIR, DataDir, Format
+from custodes.cli.output import OutputFormat, emit, emit_object
+from custodes.errors import InputError
+from custodes.store.events import EventStore
+
+ALERT_FIELDS = (
+    "alert_id",
+    "actor_id",
+    "detector",
+    "category",
+    "severity",
+    "score",
+    "window_start",
+    "window_end",
+    "reasons",
+    "evidence_event_ids",
+)
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"{option} must be a date like 2026-01-31, not {value!r}") from exc
+
+
+def detect(
+    since: Annotated[
+        str | None, typer.Option(help="Incremental: recompute from this day (YYYY-MM-DD).")
+    ] = None,
+    detector: Annotated[
+        list[str] | None, typer.Option("--detector", "-d", help="Run only these (repeatable).")
+    ] = None,
+    engine: Annotated[str, typer.Option(help="duckdb (default); spark comes later.")] = "duckdb",
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    fmt: Format = OutputFormat.table,
+) -> None:
+    """Build features and run the detectors over the event store."""
+    from custodes.detect.detection import run_detection
+
+    if engine != "duckdb":
+        raise InputError(f"--engine {engine!r} is not available yet; use duckdb")
+    console = Console(stderr=True, soft_wrap=True, quiet=fmt is not OutputFormat.table)
+    with EventStore.open(data_dir) as store:
+        report = run_detection(
+            store,
+            since=_date(since, "--since"),
+            detectors=detector,
+            progress=lambda step: console.print(f"… {step}", highlight=False),
+        )
+    summary: dict[str, Any] = {
+        "detect_run": report.detect_run,
+        "since": report.since,
+        "feature_rows": report.feature_rows,
+        "alerts": report.alerts,
+        "seconds": {k: round(v, 2) for k, v in report.seconds.items()},
+    }
+    emit_object(summary, fmt)
+
+
+def alerts(
+    actor: Annotated[str | None, typer.Option(help="Only this staff member.")] = None,
+    category: Annotated[str | None, typer.Option(help="Only this scenario family.")] = None,
+    detector: Annotated[str | None, typer.Option(help="Only this detector.")] = None,
+    min_score: Annotated[float, typer.Option(help="Only alerts scoring at least this.")] = 0.0,
+    limit: Annotated[int, typer.Option(help="At most this many, highest score first.")] = 50,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    fmt: Format = OutputFormat.table,
+) -> None:
+    """Alerts, highest score first, with their reasons and evidence event ids."""
+    where = ["score >= ?"]
+    params: list[Any] = [min_score]
+    for column, value in (("actor_id", actor), ("category", category), ("detector", detector)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    with EventStore.open(data_dir, read_only=True) as store:
+        rows = store.fetch_all(
+            f"SELECT {', '.join(ALERT_FIELDS)} FROM alerts WHERE {' AND '.join(where)} "
+            "ORDER BY score DESC, alert_id LIMIT ?",
+            [*params, limit],
+        )
+    records = [dict(zip(ALERT_FIELDS, row, strict=True)) for row in rows]
+    if fmt is OutputFormat.table:
+        short = [
+            {
+                "actor_id": r["actor_id"],
+                "category": r["category"],
+                "severity": r["severity"],
+                "score": f"{r['score']:.2f}",
+                "window": f"{r['window_start']:%Y-%m-%d}",
+                "top reason": (r["reasons"] or [""])[0],
+            }
+            for r in records
+        ]
+        emit(short, fmt, title="Alerts")
+        return
+    emit(records, fmt, columns=ALERT_FIELDS)
