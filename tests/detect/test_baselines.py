@@ -133,3 +133,12 @@ def test_alert_explains_itself_with_the_days_evidence(store: EventStore) -> None
     assert alert.reasons[0].startswith("private-data views: 25 (usually")
     assert alert.score > 0.5
     assert Z_ALERT > 0
+
+
+def test_every_signal_names_a_feature_and_a_scenario() -> None:
+    from custodes.detect.detectors.baselines import SIGNALS
+    from custodes.detect.features import FEATURE_COLUMNS
+    from custodes.model.vocabulary import SCENARIOS
+
+    assert {s.feature for s in SIGNALS} <= set(FEATURE_COLUMNS)
+    assert {s.category for s in SIGNALS} == set(SCENARIOS)

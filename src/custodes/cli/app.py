@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from custodes import __version__
-from custodes.cli import demo, detect, export, ingest, simulate, status
+from custodes.cli import demo, detect, export, ingest, risk, simulate, status
 from custodes.errors import CustodesError
 
 app = typer.Typer(
@@ -25,6 +25,9 @@ app.command("simulate")(simulate.simulate_command)
 app.command("demo")(demo.demo)
 app.command("detect")(detect.detect)
 app.command("alerts")(detect.alerts)
+app.command("risk")(risk.risk)
+app.command("explain")(risk.explain)
+app.command("evaluate")(risk.evaluate)
 
 
 def _version(value: bool) -> None:

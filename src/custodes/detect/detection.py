@@ -96,7 +96,7 @@ def _replace(
         store.execute("DELETE FROM actor_day_scores WHERE detector = ?", [detector])
     else:
         store.execute(
-            "DELETE FROM alerts WHERE detector = ? AND window_end >= ?", [detector, start]
+            "DELETE FROM alerts WHERE detector = ? AND window_start >= ?", [detector, start]
         )
         store.execute(
             "DELETE FROM actor_day_scores WHERE detector = ? AND day >= ?", [detector, since]

@@ -138,7 +138,7 @@ class EventStore:
         return None if row is None else row[0]
 
     def fetch_arrow(self, sql: str, params: Params = None) -> pa.Table:
-        return self._con.execute(sql, params).to_arrow_table()
+        return self._con.sql(sql, params=params).to_arrow_table()
 
     def columns(self, sql: str) -> list[tuple[str, str]]:
         """Names and DuckDB types of what a SELECT would return, without running it fully."""

@@ -34,10 +34,168 @@ class Signal:
     actions: tuple[str, ...]  # where the evidence is
     min_value: float = 1.0  # below this raw value, never alert
     min_scale: float = 1.0  # scale floor: 1 for counts, ~0.05 for shares
+    low_is_bad: bool = False  # e.g. decision speed: too fast is the anomaly
+    log: bool = False  # heavy-tailed volumes (bytes, records) are compared as ln(1 + x)
 
 
-# Filled from the feature table's contract (detect/features.py).
-SIGNALS: tuple[Signal, ...] = ()
+_LOOK = ("view_profile", "view_private_data", "search_accounts")
+_DECIDE = ("review_decision",)
+_MOVE = ("export_data", "download_file", "copy_to_removable", "email_send", "upload_external")
+_SESSION = ("login", "logout", "login_failed", "mfa_failed")
+
+# Each scenario family's tell-tale features (detect/features/catalog.py says what each is).
+SIGNALS: tuple[Signal, ...] = (
+    Signal(
+        "private_views_unticketed",
+        "unjustified_access",
+        "private-data views with no ticket",
+        ("view_private_data",),
+    ),
+    Signal(
+        "private_views_unticketed_sensitive",
+        "unjustified_access",
+        "unticketed private views of high-profile or conflicted accounts",
+        ("view_private_data",),
+    ),
+    Signal(
+        "lookups_conflict",
+        "unjustified_access",
+        "look-ups of accounts with a declared conflict",
+        _LOOK,
+    ),
+    Signal(
+        "lookups_high_profile", "unjustified_access", "look-ups of high-profile accounts", _LOOK
+    ),
+    Signal(
+        "favourable_top_owner_share",
+        "paid_reversal",
+        "share of favourable decisions going to one creator",
+        (*_DECIDE, "appeal_decision"),
+        min_value=0.3,
+        min_scale=0.1,
+    ),
+    Signal(
+        "favourable_against_suggestion_share",
+        "paid_reversal",
+        "share of approvals against the classifier",
+        _DECIDE,
+        min_value=0.2,
+        min_scale=0.05,
+    ),
+    Signal("appeal_overturns_made", "paid_reversal", "appeals overturned", ("appeal_decision",)),
+    Signal(
+        "appeal_overturn_rate",
+        "malicious_enforcement",
+        "share of their decisions overturned on appeal",
+        _DECIDE,
+        min_value=0.3,
+        min_scale=0.1,
+    ),
+    Signal(
+        "qa_disagree_share_received",
+        "malicious_enforcement",
+        "share of their decisions QA disagreed with",
+        _DECIDE,
+        min_value=0.2,
+        min_scale=0.05,
+    ),
+    Signal(
+        "decision_ms_p50",
+        "productivity_gaming",
+        "median decision time (ms)",
+        _DECIDE,
+        min_value=0.0,
+        min_scale=0.05,
+        low_is_bad=True,
+        log=True,
+    ),
+    Signal(
+        "decision_gap_cv",
+        "productivity_gaming",
+        "regularity of gaps between decisions",
+        _DECIDE,
+        min_value=0.0,
+        min_scale=0.05,
+        low_is_bad=True,
+    ),
+    Signal(
+        "decision_fast_share",
+        "productivity_gaming",
+        "share of decisions under 5 s",
+        _DECIDE,
+        min_value=0.1,
+        min_scale=0.05,
+    ),
+    Signal(
+        "decision_top_label_share",
+        "productivity_gaming",
+        "share of decisions with one label",
+        _DECIDE,
+        min_value=0.5,
+        min_scale=0.05,
+    ),
+    Signal(
+        "decision_suggestion_agree_share",
+        "productivity_gaming",
+        "share of decisions copying the classifier",
+        _DECIDE,
+        min_value=0.5,
+        min_scale=0.03,
+    ),
+    Signal(
+        "qa_top_moderator_agree_share",
+        "qa_collusion",
+        "share of QA reviews passing one moderator",
+        ("qa_review",),
+        min_value=0.2,
+        min_scale=0.05,
+    ),
+    Signal("export_records", "data_exfiltration", "records exported", ("export_data",), log=True),
+    Signal("exports_unticketed", "data_exfiltration", "exports with no ticket", ("export_data",)),
+    Signal("download_bytes", "data_exfiltration", "bytes downloaded", ("download_file",), log=True),
+    Signal(
+        "removable_bytes",
+        "data_exfiltration",
+        "bytes copied to removable media",
+        ("copy_to_removable",),
+        log=True,
+    ),
+    Signal(
+        "email_personal_bytes",
+        "data_exfiltration",
+        "bytes e-mailed to personal webmail",
+        ("email_send",),
+        log=True,
+    ),
+    Signal(
+        "upload_bytes",
+        "data_exfiltration",
+        "bytes uploaded outside",
+        ("upload_external",),
+        log=True,
+    ),
+    Signal("self_grants", "privilege_abuse", "roles granted to themselves", ("role_grant",)),
+    Signal("role_grants", "privilege_abuse", "roles granted", ("role_grant",)),
+    Signal("admin_action_failures", "privilege_abuse", "denied admin actions", ("admin_action",)),
+    Signal(
+        "audit_setting_changes",
+        "privilege_abuse",
+        "audit-setting changes",
+        ("audit_setting_change",),
+    ),
+    Signal("after_end", "privilege_abuse", "activity after their end date", _MOVE + _SESSION),
+    Signal(
+        "concurrent_device_hours", "credential_sharing", "hours with two devices at once", _SESSION
+    ),
+    Signal(
+        "concurrent_ip_hours", "credential_sharing", "hours with two IP addresses at once", _SESSION
+    ),
+    Signal(
+        "fast_country_switches", "credential_sharing", "country switches under 2 hours", _SESSION
+    ),
+    Signal("new_devices", "credential_sharing", "devices never seen before", _SESSION),
+    Signal("new_countries", "credential_sharing", "countries never seen before", _SESSION),
+)
 
 HISTORY_DAYS = 28
 MIN_HISTORY = 7
@@ -100,15 +258,18 @@ def _zscores(
     since = "" if context.since is None else f"WHERE o.day >= DATE '{context.since.isoformat()}'"
     column = '"' + signal.feature.replace('"', '""') + '"'
     floor = float(signal.min_scale)
+    raw = f"CAST(f.{column} AS DOUBLE)"
+    x = f"ln(1 + {raw})" if signal.log else raw
+    sign = -1 if signal.low_is_bad else 1
     sql = f"""
         WITH f AS (
-            SELECT f.actor_id, f.day, CAST(f.{column} AS DOUBLE) AS x,
+            SELECT f.actor_id, f.day, {x} AS x, {raw} AS raw,
                    coalesce(p.role, '?') AS role, coalesce(p.site, '?') AS site,
                    coalesce(p.hire_date > f.day - INTERVAL {HISTORY_DAYS} DAYS, false) AS new_hire
             FROM features_actor_day f LEFT JOIN people p ON p.actor_id = f.actor_id
         ),
         own AS (
-            SELECT actor_id, day, x, role, site, new_hire,
+            SELECT actor_id, day, x, raw, role, site, new_hire,
                 count(*) OVER w AS n_hist,
                 quantile_cont(x, 0.5) OVER w AS med,
                 quantile_cont(x, 0.75) OVER w - quantile_cont(x, 0.25) OVER w AS iqr
@@ -122,20 +283,20 @@ def _zscores(
             FROM f GROUP BY day, role, site
         ),
         z AS (
-            SELECT o.actor_id, o.day, o.x,
-                CASE WHEN o.n_hist >= {MIN_HISTORY} THEN (o.x - o.med)
+            SELECT o.actor_id, o.day, o.raw,
+                CASE WHEN o.n_hist >= {MIN_HISTORY} THEN {sign} * (o.x - o.med)
                     / greatest(o.iqr / 1.349, sqrt(abs(o.med)), {floor}) END AS z_own,
                 CASE WHEN p.n_peer >= {MIN_PEERS}
-                    AND (o.n_hist >= {MIN_HISTORY} OR o.new_hire) THEN (o.x - p.pmed)
+                    AND (o.n_hist >= {MIN_HISTORY} OR o.new_hire) THEN {sign} * (o.x - p.pmed)
                     / greatest(p.piqr / 1.349, sqrt(abs(p.pmed)), {floor}) END AS z_peer,
                 CASE WHEN o.n_hist >= {MIN_HISTORY} THEN o.med END AS own_median,
                 CASE WHEN p.n_peer >= {MIN_PEERS} THEN p.pmed END AS peer_median
             FROM own o JOIN peer p ON p.day = o.day AND p.role = o.role AND p.site = o.site
             {since}
         )
-        SELECT actor_id, day, x,
+        SELECT actor_id, day, raw,
                coalesce(least(z_own, z_peer), z_own, z_peer) AS z, own_median, peer_median
-        FROM z WHERE coalesce(z_own, z_peer) IS NOT NULL AND x > 0
+        FROM z WHERE coalesce(z_own, z_peer) IS NOT NULL AND raw > 0
     """
     return [(r[0], r[1], float(r[2]), float(r[3]), r[4], r[5]) for r in store.fetch_all(sql)]
 
@@ -167,11 +328,14 @@ def _alert(
     evidence: tuple[str, ...],
 ) -> Alert:
     start = datetime.combine(day, time.min)  # type: ignore[arg-type]
+    if signal.log:  # medians were taken of ln(1 + x); say them in the feature's own units
+        own = None if own is None else math.expm1(own)
+        peer = None if peer is None else math.expm1(peer)
     typical = []
     if own is not None:
-        typical.append(f"usually {own:g} for them")
+        typical.append(f"usually {own:.3g} for them")
     if peer is not None:
-        typical.append(f"{peer:g} for peers that day")
+        typical.append(f"{peer:.3g} for peers that day")
     reason = f"{signal.what}: {value:g} ({', '.join(typical) or 'no baseline'}; z = {z:.1f})"
     return Alert(
         actor_id=actor,

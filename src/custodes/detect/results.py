@@ -1,0 +1,88 @@
+"""Reading detection results back: alerts, actor-day scores, the context risk needs, and
+ground-truth labels from a file (validated like any other contract input)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from custodes.detect.alert import Alert, Severity
+from custodes.detect.evaluation import Label
+from custodes.errors import InputError
+from custodes.ingest.reader import source_for
+from custodes.ingest.validation import compile_entity, quote
+from custodes.model.schema import LABELS
+from custodes.risk import ActorContext
+from custodes.store.events import EventStore
+
+_ALERT_COLUMNS = (
+    "alert_id, actor_id, detector, category, severity, score, window_start, window_end, "
+    "reasons, evidence_event_ids"
+)
+
+
+def load_alerts(store: EventStore, actor: str | None = None) -> list[Alert]:
+    where, params = ("WHERE actor_id = ?", [actor]) if actor else ("", [])
+    rows = store.fetch_all(
+        f"SELECT {_ALERT_COLUMNS} FROM alerts {where} ORDER BY score DESC, alert_id", params
+    )
+    return [
+        Alert(
+            actor_id=r[1],
+            detector=r[2],
+            category=r[3],
+            severity=Severity(r[4]),
+            score=float(r[5]),
+            window_start=r[6],
+            window_end=r[7],
+            reasons=tuple(r[8] or ()),
+            evidence_event_ids=tuple(r[9] or ()),
+            alert_id=r[0],
+        )
+        for r in rows
+    ]
+
+
+def actor_day_scores(store: EventStore) -> pa.Table:
+    """One score per actor-day: the strongest any detector gave it."""
+    return store.fetch_arrow(
+        "SELECT actor_id, day, max(score) AS score FROM actor_day_scores GROUP BY ALL"
+    )
+
+
+def contexts(store: EventStore) -> dict[str, ActorContext]:
+    rows = store.fetch_all("SELECT actor_id, coalesce(privileged, false), notice_date FROM people")
+    return {r[0]: ActorContext(privileged=bool(r[1]), notice_date=r[2]) for r in rows}
+
+
+def last_event_time(store: EventStore) -> datetime | None:
+    value = store.fetch_value("SELECT max(ts) FROM events")
+    return value if isinstance(value, datetime) else None
+
+
+def labels_from_store(store: EventStore) -> list[Label]:
+    rows = store.fetch_all('SELECT actor_id, scenario, start, "end" FROM labels')
+    return [Label(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def labels_from_file(store: EventStore, path: Path) -> list[Label]:
+    """A labels file in any contract format; any bad row is an error naming its line."""
+    source = source_for(path, LABELS)
+    columns = dict(store.columns(f"SELECT * FROM ({source.relation_sql})"))
+    missing = [n for n in LABELS.required if n not in {c.lower() for c in columns}]
+    if missing:
+        raise InputError(f"missing required column '{missing[0]}'", file=path, field=missing[0])
+    compiled = compile_entity(LABELS, columns)
+    texts = "".join(f", {expr} AS {quote(name)}" for name, expr in compiled.texts.items())
+    values = ", ".join(compiled.values[n] for n in ("actor_id", "scenario", "start", "end"))
+    rows = store.fetch_all(
+        f"SELECT src._ord + {source.header_lines}, {compiled.error}, {values} "
+        f"FROM (SELECT src.*{texts} FROM ({source.relation_sql}) src) src ORDER BY 1"
+    )
+    for line, error, *_ in rows:
+        if error:
+            field, _, reason = str(error).split("\x1e")[0].partition("\x1f")
+            raise InputError(reason, file=path, row=int(line), field=field)
+    return [Label(r[2], r[3], r[4], r[5]) for r in rows]
