@@ -203,3 +203,31 @@ def test_appeal_overturn_rate_of_an_actors_decisions(store: EventStore, tmp_path
     assert got[("m2", "2026-01-06")]["appeal_overturns_received"] == 1
     assert got[("m", "2026-01-05")]["appeals_received"] == 3
     assert math.isclose(got[("m2", "2026-01-06")]["appeal_overturn_rate"], 1.0)
+
+
+def test_an_appeal_whose_decision_id_is_unknown_falls_back_to_the_content(
+    store: EventStore, tmp_path: Path
+) -> None:
+    org = Org()
+    _decide(org, "2026-01-05T10:00:00Z", "m", "remove")
+    content = org.events[-1]["target_id"]
+    org.event(
+        "2026-01-07T10:00:00Z",
+        "h",
+        "appeal_decision",
+        target_type="content",
+        target_id=content,
+        outcome="overturn",
+        attrs={"original_decision_id": "e-purged"},
+    )
+    org.event(
+        "2026-01-07T11:00:00Z",
+        "h",
+        "appeal_decision",
+        target_type="content",
+        target_id="c-never-decided",
+        outcome="overturn",
+    )
+    got = build(store, org, tmp_path)
+    assert got[("m", "2026-01-05")]["appeal_overturns_received"] == 1
+    assert got[("h", "2026-01-07")]["appeal_overturns_made"] == 2

@@ -11,16 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
-from custodes.detect.features.activity import activity_sql, flags_sql, slices_sql
+from custodes.detect.features.activity import activity_sql, slices_sql
+from custodes.detect.features.attributes import favour_sql, flags_sql
 from custodes.detect.features.catalog import FEATURE_COLUMNS, FEATURES, Group
 from custodes.detect.features.clock import Window, day_from_number, offsets_sql, people_sql
-from custodes.detect.features.decisions import decisions_sql, favour_sql, gaps_sql
+from custodes.detect.features.decisions import decisions_sql, gaps_sql
 from custodes.detect.features.employment import EXPRESSIONS as EMPLOYMENT
 from custodes.detect.features.lookups import conflicts_sql, lookups_sql
 from custodes.detect.features.sessions import first_seen_sql, presence_sql, sessions_sql
 from custodes.detect.features.verdicts import (
     UNRESOLVED_SQL,
-    content_links_sql,
+    fallback_links_sql,
     given_sql,
     links_source,
     links_sql,
@@ -33,9 +34,9 @@ TABLE: Final = "features_actor_day"
 _GROUP_TABLES: Final = (
     "fx_activity",
     "fx_flags",
+    "fx_favour",
     "fx_decisions",
     "fx_gaps",
-    "fx_favour",
     "fx_received",
     "fx_given",
     "fx_lookups",
@@ -46,7 +47,7 @@ _HELPERS: Final = (
     "fx_slices",
     "fx_offsets",
     "fx_verdict_links",
-    "fx_content_links",
+    "fx_fallback_links",
     "fx_conflicts",
     "fx_presence",
     "fx_first",
@@ -79,40 +80,37 @@ def build_features(store: EventStore, since: dt.date | None = None) -> int:
             store.execute(_insert_sql(source))
             return int(store.fetch_value(written))
     finally:
-        for name in (*_GROUP_TABLES, *_HELPERS):
-            store.execute(f"DROP TABLE IF EXISTS {name}")
+        _drop(store, *_GROUP_TABLES, *_HELPERS)
 
 
 def _stage(store: EventStore, window: Window) -> dict[str, str]:
-    """Compute every group into its temp table, in dependency order; returns which table
-    holds each feature."""
-    for sql in (
-        people_sql(),
-        offsets_sql(window),
-        slices_sql(window),
-        activity_sql(),
-        flags_sql(window),
-        decisions_sql(window),
-        gaps_sql(window),
-        favour_sql(window),
-        links_sql(window),
-    ):
-        store.execute(sql)
-    by_content = int(store.fetch_value(UNRESOLVED_SQL) or 0) > 0
-    if by_content:
-        store.execute(content_links_sql())
-    links = links_source(by_content)
-    for sql in (
-        received_sql(window, links),
-        given_sql(window, links),
-        conflicts_sql(),
-        lookups_sql(window),
-        presence_sql(),
-        first_seen_sql(),
-        sessions_sql(),
-    ):
-        store.execute(sql)
+    """Compute every group into its temp table, in dependency order, dropping each helper
+    as soon as nothing needs it (they are the big ones); returns which table holds each
+    feature."""
+    run = store.execute
+    for sql in (people_sql(), offsets_sql(window), slices_sql(window), activity_sql()):
+        run(sql)
+    for sql in (presence_sql(), first_seen_sql(), sessions_sql()):
+        run(sql)
+    _drop(store, "fx_slices", "fx_presence", "fx_first")
+    for sql in (flags_sql(window), decisions_sql(window), gaps_sql(window), favour_sql(window)):
+        run(sql)
+    run(links_sql(window))
+    fallback = int(store.fetch_value(UNRESOLVED_SQL) or 0) > 0
+    if fallback:
+        run(fallback_links_sql())
+    links = links_source(fallback)
+    for sql in (received_sql(window, links), given_sql(window, links)):
+        run(sql)
+    _drop(store, "fx_verdict_links", "fx_fallback_links")
+    for sql in (conflicts_sql(), lookups_sql(window)):
+        run(sql)
     return _sources(store)
+
+
+def _drop(store: EventStore, *tables: str) -> None:
+    for name in tables:
+        store.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _sources(store: EventStore) -> dict[str, str]:
@@ -121,7 +119,7 @@ def _sources(store: EventStore) -> dict[str, str]:
     produced: list[tuple[str, str]] = []
     for table in _GROUP_TABLES:
         cols = [c for c, _ in store.columns(f"SELECT * FROM {table}")]
-        produced += [(c, table) for c in cols if c not in ("actor_id", "dn")]
+        produced += [(c, table) for c in cols if c not in ("aid", "dn")]
     names = sorted(c for c, _ in produced)
     expected = sorted(f.name for f in FEATURES if f.group is not Group.EMPLOYMENT)
     if names != expected:
@@ -141,17 +139,17 @@ def _insert_sql(source: dict[str, str]) -> str:
         exprs.append(f"coalesce({ref}, 0)" if f.kind.zero_default else ref)
     joins = "\n".join(
         f"LEFT JOIN {t} {_alias(t)} "
-        f"ON {_alias(t)}.actor_id = activity.actor_id AND {_alias(t)}.dn = activity.dn"
+        f"ON {_alias(t)}.aid = activity.aid AND {_alias(t)}.dn = activity.dn"
         for t in _GROUP_TABLES[1:]
     )
     select = ",\n    ".join(exprs)
     return f"""
 INSERT INTO {TABLE} (actor_id, day, {", ".join(FEATURE_COLUMNS)})
-SELECT activity.actor_id, {day_from_number("activity.dn")},
+SELECT p.actor_id, {day_from_number("activity.dn")},
     {select}
 FROM fx_activity activity
 {joins}
-LEFT JOIN fx_people p ON p.actor_id = activity.actor_id
+JOIN fx_people p ON p.aid = activity.aid
 """
 
 

@@ -17,7 +17,8 @@ from typing import Final
 
 
 class Group(Enum):
-    """Which pass over the events computes a feature (one temp table each)."""
+    """Which part of the build computes a feature. Documentation for readers; the build
+    itself checks the columns its temp tables produce against this catalogue."""
 
     ACTIVITY = "activity"
     DECISIONS = "decisions"

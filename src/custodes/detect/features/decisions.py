@@ -17,15 +17,13 @@ from __future__ import annotations
 from typing import Final
 
 from custodes.detect.features.clock import Window, epoch_s, localized
-from custodes.detect.features.sqltext import attr, in_list, share
+from custodes.detect.features.sqltext import share
 
 FAST_MS: Final = 5_000
 # Gaps longer than this are breaks, not the rhythm of clicking through a queue.
 MAX_GAP_S: Final = 600
 MIN_GAPS: Final = 5
 LABELS: Final = ("approve", "remove", "restrict", "escalate", "skip")
-FAVOURABLE_REVIEW: Final = ("approve", "restore")
-FAVOURABLE_APPEAL: Final = ("overturn", "restore")
 
 
 def _paths(alias: str, *keys: str) -> str:
@@ -35,12 +33,12 @@ def _paths(alias: str, *keys: str) -> str:
 
 
 def decisions_sql(window: Window) -> str:
-    columns = f"e.actor_id, e.outcome, e.duration_ms AS ms, {_paths('e', 'suggested_label')} AS j"
+    columns = f"e.outcome, e.duration_ms AS ms, {_paths('e', 'suggested_label')} AS j"
     rows = localized(columns, "e.action = 'review_decision'", window)
     label_counts = ", ".join(f"count(*) FILTER (WHERE d.outcome = '{x}')" for x in LABELS)
     return f"""
 CREATE OR REPLACE TEMP TABLE fx_decisions AS
-SELECT d.actor_id, d.dn,
+SELECT d.aid, d.dn,
     count(*) AS decisions,
     percentile_cont(0.5) WITHIN GROUP (ORDER BY d.ms) AS decision_ms_p50,
     percentile_cont(0.1) WITHIN GROUP (ORDER BY d.ms) AS decision_ms_p10,
@@ -56,10 +54,10 @@ SELECT d.actor_id, d.dn,
     }
         AS favourable_against_suggestion_share
 FROM (
-    SELECT r.actor_id, r.dn, r.ms, r.outcome, r.j[1] AS suggested
+    SELECT r.aid, r.dn, r.ms, r.outcome, r.j[1] AS suggested
     FROM ({rows}) AS r
 ) AS d
-GROUP BY d.actor_id, d.dn
+GROUP BY d.aid, d.dn
 """
 
 
@@ -69,48 +67,19 @@ def gaps_sql(window: Window) -> str:
     Computed from exact integer sums (n, Σg, Σg²) so that it does not depend on the order
     a parallel aggregate adds floating-point numbers in: CV = sqrt(nΣg² - (Σg)²) / Σg.
     """
-    rows = localized(
-        f"e.actor_id, {epoch_s('e.ts')} AS sec", "e.action = 'review_decision'", window
-    )
+    rows = localized(f"{epoch_s('e.ts')} AS sec", "e.action = 'review_decision'", window)
     gap = f"CASE WHEN gap <= {MAX_GAP_S} THEN gap END"
     n, total, squares = f"count({gap})", f"sum({gap})", f"sum({gap} * {gap})"
     return f"""
 CREATE OR REPLACE TEMP TABLE fx_gaps AS
-SELECT actor_id, dn,
+SELECT aid, dn,
     CASE WHEN {n} >= {MIN_GAPS} AND {total} > 0
          THEN sqrt(CAST({n} * {squares} - {total} * {total} AS DOUBLE)) / {total}
     END AS decision_gap_cv
 FROM (
-    SELECT r.actor_id, r.dn,
-        r.sec - lag(r.sec) OVER (PARTITION BY r.actor_id, r.dn ORDER BY r.sec) AS gap
+    SELECT r.aid, r.dn,
+        r.sec - lag(r.sec) OVER (PARTITION BY r.aid, r.dn ORDER BY r.sec) AS gap
     FROM ({rows}) AS r
 ) AS g
-GROUP BY actor_id, dn
-"""
-
-
-def favour_sql(window: Window) -> str:
-    """Favourable outcomes per content owner, then the day's concentration on one owner."""
-    outcomes = (*FAVOURABLE_REVIEW, *FAVOURABLE_APPEAL)
-    # Simple IN filters are pushed into the scan; the exact action/outcome pairs come after.
-    where = (
-        f"e.action IN ('review_decision', 'appeal_decision') AND e.outcome IN {in_list(outcomes)}"
-    )
-    favourable = f"""(r.action = 'review_decision' AND r.outcome IN {in_list(FAVOURABLE_REVIEW)})
-            OR (r.action = 'appeal_decision' AND r.outcome IN {in_list(FAVOURABLE_APPEAL)})"""
-    columns = f"e.actor_id, e.action, e.outcome, {attr('owner_account_id')} AS owner"
-    rows = localized(columns, where, window)
-    return f"""
-CREATE OR REPLACE TEMP TABLE fx_favour AS
-WITH per_owner AS (
-    SELECT r.actor_id, r.dn, r.owner, count(*) AS n
-    FROM ({rows}) AS r
-    WHERE r.owner IS NOT NULL AND ({favourable})
-    GROUP BY r.actor_id, r.dn, r.owner
-)
-SELECT actor_id, dn,
-    CAST(sum(n) AS BIGINT) AS favourable_decisions,
-    {share("max(n)", "sum(n)")} AS favourable_top_owner_share
-FROM per_owner
-GROUP BY actor_id, dn
+GROUP BY aid, dn
 """

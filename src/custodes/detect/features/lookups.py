@@ -37,7 +37,7 @@ def lookups_sql(window: Window) -> str:
         " AND (t.opened_at IS NULL OR t.opened_at <= e.ts)"
         " AND (t.closed_at IS NULL OR e.ts <= t.closed_at)"
     )
-    columns = f"""e.actor_id, e.action,
+    columns = f"""e.action,
         CASE WHEN {open_ticket} AND t.target_id = e.target_id THEN 1 ELSE 0 END AS justified,
         CASE WHEN {open_ticket} THEN 1 ELSE 0 END AS assigned,
         CASE WHEN a.high_profile THEN 1 ELSE 0 END AS high_profile,
@@ -54,7 +54,7 @@ LEFT JOIN fx_conflicts c ON c.account_id = e.target_id AND c.actor_id = e.actor_
     lookup = f"action IN {in_list(LOOKUPS)}"
     return f"""
 CREATE OR REPLACE TEMP TABLE fx_lookups AS
-SELECT actor_id, dn,
+SELECT aid, dn,
     count(*) FILTER (WHERE {private}) AS private_views,
     count(*) FILTER (WHERE {unticketed}) AS private_views_unticketed,
     count(*) FILTER (WHERE {unticketed} AND (high_profile = 1 OR conflict = 1))
@@ -63,5 +63,5 @@ SELECT actor_id, dn,
     count(*) FILTER (WHERE {lookup} AND conflict = 1) AS lookups_conflict,
     count(*) FILTER (WHERE action = 'export_data' AND assigned = 0) AS exports_unticketed
 FROM ({rows}) AS r
-GROUP BY actor_id, dn
+GROUP BY aid, dn
 """

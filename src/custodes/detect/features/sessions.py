@@ -20,10 +20,10 @@ def presence_sql() -> str:
     """Where the actor was, per local day and UTC hour: a roll-up of the slices."""
     return """
 CREATE OR REPLACE TEMP TABLE fx_presence AS
-SELECT actor_id, dn, hour, ip, country, device_id,
+SELECT aid, dn, hour, ip, country, device_id,
     min(first_s) AS first_s, max(last_s) AS last_s
 FROM fx_slices
-GROUP BY actor_id, dn, hour, ip, country, device_id
+GROUP BY aid, dn, hour, ip, country, device_id
 """
 
 
@@ -36,7 +36,7 @@ def first_seen_sql() -> str:
     )
     return f"""
 CREATE OR REPLACE TEMP TABLE fx_first AS
-SELECT f.actor_id, f.kind, f.value,
+SELECT p.aid, f.kind, f.value,
     {local_day_of("f.first_ts", "coalesce(p.tz, 'UTC')")} AS first_dn
 FROM (
     SELECT e.actor_id, {kind} AS kind, coalesce(e.device_id, e.country) AS value,
@@ -44,7 +44,7 @@ FROM (
     FROM events e
     GROUP BY GROUPING SETS ((e.actor_id, e.device_id), (e.actor_id, e.country), (e.actor_id))
 ) AS f
-LEFT JOIN fx_people p ON p.actor_id = f.actor_id
+JOIN fx_people p ON p.actor_id = f.actor_id
 """
 
 
@@ -52,84 +52,94 @@ def sessions_sql() -> str:
     return f"""
 CREATE OR REPLACE TEMP TABLE fx_sessions AS
 WITH per_day AS (
-    SELECT actor_id, dn,
+    SELECT aid, dn,
         count(DISTINCT ip) AS distinct_ips,
         count(DISTINCT country) AS distinct_countries,
         count(DISTINCT device_id) AS distinct_devices
     FROM fx_presence
-    GROUP BY actor_id, dn
+    GROUP BY aid, dn
 ),
 per_hour AS (
-    SELECT actor_id, dn, hour,
+    SELECT aid, dn, hour,
         min(device_id) < max(device_id) AS devices,
         min(ip) < max(ip) AS ips
     FROM fx_presence
-    GROUP BY actor_id, dn, hour
+    GROUP BY aid, dn, hour
 ),
 concurrent AS (
-    SELECT actor_id, dn,
+    SELECT aid, dn,
         count(*) FILTER (WHERE devices) AS concurrent_device_hours,
         count(*) FILTER (WHERE ips) AS concurrent_ip_hours
     FROM per_hour
-    GROUP BY actor_id, dn
+    GROUP BY aid, dn
 ),
 country_days AS (
-    SELECT DISTINCT actor_id, dn, country FROM fx_presence WHERE country IS NOT NULL
+    SELECT DISTINCT aid, dn, country FROM fx_presence WHERE country IS NOT NULL
 ),
 -- Only days with another country that day or the next can hold a switch: most have none.
 candidates AS (
-    SELECT DISTINCT a.actor_id, a.dn
+    SELECT aid, dn FROM country_days GROUP BY aid, dn HAVING count(*) > 1
+    UNION
+    SELECT a.aid, a.dn
     FROM country_days a
-    JOIN country_days b ON b.actor_id = a.actor_id AND b.dn IN (a.dn, a.dn + 1)
+    JOIN country_days b ON b.aid = a.aid AND b.dn = a.dn + 1
     WHERE a.country <> b.country
 ),
 moved AS (
-    SELECT h.actor_id, h.dn, h.hour, h.country, h.first_s, h.last_s
+    SELECT h.aid, h.dn, h.hour, h.country, h.first_s, h.last_s
     FROM fx_presence h
-    JOIN candidates c ON c.actor_id = h.actor_id AND c.dn = h.dn
+    JOIN candidates c ON c.aid = h.aid AND c.dn = h.dn
+    WHERE h.country IS NOT NULL
+),
+-- Where the other end of a switch can be: a candidate day or the day after one.
+near AS (
+    SELECT h.aid, h.hour, h.country, h.first_s, h.last_s
+    FROM fx_presence h
+    JOIN (SELECT aid, dn FROM candidates UNION SELECT aid, dn + 1 FROM candidates) c
+        ON c.aid = h.aid AND c.dn = h.dn
     WHERE h.country IS NOT NULL
 ),
 pairs AS (
-    SELECT a.actor_id, a.dn, a.country AS c1, b.country AS c2
+    SELECT a.aid, a.dn, a.country AS c1, b.country AS c2
     FROM moved a
-    JOIN fx_presence b ON b.actor_id = a.actor_id AND b.hour = a.hour
+    JOIN near b ON b.aid = a.aid AND b.hour = a.hour
     WHERE a.country <> b.country
         AND greatest(a.first_s, b.first_s) - least(a.last_s, b.last_s) <= {TRAVEL_S}
     UNION ALL
-    SELECT a.actor_id, a.dn, a.country AS c1, b.country AS c2
+    SELECT a.aid, a.dn, a.country AS c1, b.country AS c2
     FROM moved a
-    JOIN fx_presence b ON b.actor_id = a.actor_id AND b.hour = a.hour + 1
+    JOIN near b ON b.aid = a.aid AND b.hour = a.hour + 1
     WHERE a.country <> b.country
         AND greatest(a.first_s, b.first_s) - least(a.last_s, b.last_s) <= {TRAVEL_S}
     UNION ALL
-    SELECT a.actor_id, a.dn, a.country AS c1, b.country AS c2
+    SELECT a.aid, a.dn, a.country AS c1, b.country AS c2
     FROM moved a
-    JOIN fx_presence b ON b.actor_id = a.actor_id AND b.hour = a.hour + 2
+    JOIN near b ON b.aid = a.aid AND b.hour = a.hour + 2
     WHERE a.country <> b.country
         AND greatest(a.first_s, b.first_s) - least(a.last_s, b.last_s) <= {TRAVEL_S}
 ),
 travel AS (
-    SELECT actor_id, dn,
+    SELECT aid, dn,
         count(DISTINCT least(c1, c2) || '>' || greatest(c1, c2)) AS fast_country_switches
     FROM pairs
-    GROUP BY actor_id, dn
+    GROUP BY aid, dn
 ),
 seen AS (
-    SELECT DISTINCT actor_id, dn, 'device' AS kind, device_id AS value
+    SELECT DISTINCT aid, dn, 'device' AS kind, device_id AS value
     FROM fx_presence WHERE device_id IS NOT NULL
     UNION ALL
-    SELECT DISTINCT actor_id, dn, 'country', country
+    SELECT DISTINCT aid, dn, 'country', country
     FROM fx_presence WHERE country IS NOT NULL
 ),
 novelty AS (
-    SELECT s.actor_id, s.dn,
+    SELECT s.aid, s.dn,
         count(*) FILTER (WHERE s.kind = 'device' AND f.first_dn = s.dn) AS new_devices,
         count(*) FILTER (WHERE s.kind = 'country' AND f.first_dn = s.dn) AS new_countries
     FROM seen s
-    JOIN fx_first f ON f.actor_id = s.actor_id AND f.kind = s.kind AND f.value = s.value
-    GROUP BY s.actor_id, s.dn
+    JOIN fx_first f ON f.aid = s.aid AND f.kind = s.kind AND f.value = s.value
+    GROUP BY s.aid, s.dn
 )
-SELECT d.actor_id, d.dn,
+SELECT d.aid, d.dn,
     d.distinct_ips, d.distinct_countries, d.distinct_devices,
     coalesce(c.concurrent_device_hours, 0) AS concurrent_device_hours,
     coalesce(c.concurrent_ip_hours, 0) AS concurrent_ip_hours,
@@ -138,8 +148,8 @@ SELECT d.actor_id, d.dn,
     coalesce(n.new_countries, 0) AS new_countries,
     d.dn - fa.first_dn AS days_since_first_seen
 FROM per_day d
-LEFT JOIN concurrent c ON c.actor_id = d.actor_id AND c.dn = d.dn
-LEFT JOIN travel t ON t.actor_id = d.actor_id AND t.dn = d.dn
-LEFT JOIN novelty n ON n.actor_id = d.actor_id AND n.dn = d.dn
-LEFT JOIN fx_first fa ON fa.actor_id = d.actor_id AND fa.kind = 'actor'
+LEFT JOIN concurrent c ON c.aid = d.aid AND c.dn = d.dn
+LEFT JOIN travel t ON t.aid = d.aid AND t.dn = d.dn
+LEFT JOIN novelty n ON n.aid = d.aid AND n.dn = d.dn
+LEFT JOIN fx_first fa ON fa.aid = d.aid AND fa.kind = 'actor'
 """

@@ -8,7 +8,8 @@ the latest earlier review_decision on the same content. Received verdicts count 
 arriving for days after, which is why daily builds should recompute the last couple of
 weeks, not just today.
 When the decision itself is not in the store, a QA review falls back on
-attrs.reviewed_actor_id and its own time.
+attrs.reviewed_actor_id and its own time. Fallbacks read attrs and every decision's target,
+so they run only when some verdict needs one.
 """
 
 from __future__ import annotations
@@ -18,63 +19,74 @@ from custodes.detect.features.sqltext import attr, share
 
 
 def links_sql(window: Window) -> str:
-    """Each verdict in the window with the judged decision's actor and time, where the
-    decision is found by event id (or, for QA, named by attrs.reviewed_actor_id)."""
-    link = (
-        f"CASE WHEN e.action = 'qa_review' THEN e.target_id ELSE {attr('original_decision_id')} END"
-    )
+    """Each verdict in the window with the judged decision's actor and time, found by the
+    decision's event id (a QA review's target, an appeal's attrs.original_decision_id)."""
+    appeal_link = attr("original_decision_id")
+    link = f"CASE WHEN e.action = 'appeal_decision' THEN {appeal_link} ELSE e.target_id END"
     return f"""
 CREATE OR REPLACE TEMP TABLE fx_verdict_links AS
 WITH v AS (
-    SELECT e.event_id, e.actor_id, e.ts, e.action, e.outcome, e.target_id, {link} AS link,
-        CASE WHEN e.action = 'qa_review' THEN {attr("reviewed_actor_id")} END AS hint
+    SELECT e.actor_id, e.ts, e.action, e.outcome, e.target_id, {link} AS link
     FROM events e
     WHERE e.action IN ('qa_review', 'appeal_decision') AND {window.ts_floor("e.ts")}
 )
-SELECT v.event_id, v.target_id, v.actor_id AS judge, v.ts AS judge_ts, v.action, v.outcome,
-    coalesce(d.actor_id, v.hint) AS subject,
-    coalesce(d.ts, CASE WHEN v.hint IS NOT NULL THEN v.ts END) AS subject_ts
+SELECT v.actor_id AS judge, v.ts AS judge_ts, v.action, v.outcome, v.target_id,
+    d.actor_id AS subject, d.ts AS subject_ts
 FROM v
 LEFT JOIN (SELECT event_id, actor_id, ts FROM events WHERE action = 'review_decision') AS d
     ON d.event_id = v.link
 """
 
 
-UNRESOLVED_SQL = (
-    "SELECT count(*) FROM fx_verdict_links WHERE action = 'appeal_decision' AND subject IS NULL"
-)
+UNRESOLVED_SQL = "SELECT count(*) FROM fx_verdict_links WHERE subject IS NULL"
+# A verdict is identified by who gave it, when, and on what: the same judge giving two
+# verdicts on one target in the same second would get the same fallback, which is right.
+_IDENTITY = ("judge", "judge_ts", "action", "target_id")
 
 
-def content_links_sql() -> str:
-    """Appeals whose decision was not found by id: the latest earlier decision on the same
-    content (DuckDB arg_max; Spark: max_by). Only run when there are any, since it reads
+def fallback_links_sql() -> str:
+    """Verdicts whose decision was not found by id. A QA review falls back on its
+    attrs.reviewed_actor_id at its own time; an appeal on the latest earlier decision on
+    the same content (DuckDB arg_max; Spark: max_by). Only run when there are any: it reads
     every decision's target."""
-    return """
-CREATE OR REPLACE TEMP TABLE fx_content_links AS
-SELECT u.event_id, arg_max(d.actor_id, d.ts) AS subject, max(d.ts) AS subject_ts
-FROM fx_verdict_links u
-JOIN events d ON d.action = 'review_decision' AND d.target_id = u.target_id AND d.ts <= u.judge_ts
-WHERE u.action = 'appeal_decision' AND u.subject IS NULL
-GROUP BY u.event_id
+    keys = ", ".join(f"u.{k}" for k in _IDENTITY)
+    unresolved = (
+        f"SELECT DISTINCT {', '.join(_IDENTITY)} FROM fx_verdict_links "
+        "WHERE subject IS NULL AND action = '{}'"
+    )
+    return f"""
+CREATE OR REPLACE TEMP TABLE fx_fallback_links AS
+SELECT {keys}, any_value({attr("reviewed_actor_id")}) AS subject, u.judge_ts AS subject_ts
+FROM ({unresolved.format("qa_review")}) AS u
+JOIN events e ON e.action = 'qa_review' AND e.actor_id = u.judge AND e.ts = u.judge_ts
+    AND e.target_id = u.target_id
+GROUP BY {keys}
+UNION ALL
+SELECT {keys}, arg_max(d.actor_id, d.ts), max(d.ts)
+FROM ({unresolved.format("appeal_decision")}) AS u
+JOIN events d ON d.action = 'review_decision' AND d.target_id = u.target_id
+    AND d.ts <= u.judge_ts
+GROUP BY {keys}
 """
 
 
-def links_source(by_content: bool) -> str:
-    """The verdict links as a FROM item, with content matches filled in when computed."""
-    if not by_content:
+def links_source(fallback: bool) -> str:
+    """The verdict links as a FROM item, with fallback matches filled in when computed."""
+    if not fallback:
         return "fx_verdict_links"
-    return """(
+    on = " AND ".join(f"f.{k} = l.{k}" for k in _IDENTITY)
+    return f"""(
     SELECT l.judge, l.judge_ts, l.action, l.outcome,
-        coalesce(l.subject, c.subject) AS subject,
-        coalesce(l.subject_ts, c.subject_ts) AS subject_ts
-    FROM fx_verdict_links l LEFT JOIN fx_content_links c ON c.event_id = l.event_id
+        coalesce(l.subject, f.subject) AS subject,
+        coalesce(l.subject_ts, f.subject_ts) AS subject_ts
+    FROM fx_verdict_links l LEFT JOIN fx_fallback_links f ON l.subject IS NULL AND {on}
 )"""
 
 
 def received_sql(window: Window, links: str) -> str:
     """Per decision-maker and decision day: QA and appeal outcomes on their decisions."""
     rows = localized(
-        "j.subject AS actor_id, j.action, j.outcome",
+        "j.action, j.outcome",
         "j.subject IS NOT NULL",
         window,
         source=f"{links} j",
@@ -86,7 +98,7 @@ def received_sql(window: Window, links: str) -> str:
     overturn = f"{appeal} AND outcome IN ('overturn', 'restore')"
     return f"""
 CREATE OR REPLACE TEMP TABLE fx_received AS
-SELECT actor_id, dn,
+SELECT aid, dn,
     count(*) FILTER (WHERE {qa}) AS qa_received,
     count(*) FILTER (WHERE {qa} AND outcome = 'disagree') AS qa_disagreements_received,
     {
@@ -101,14 +113,14 @@ SELECT actor_id, dn,
         share(f"count(*) FILTER (WHERE {overturn})", f"count(*) FILTER (WHERE {appeal})")
     } AS appeal_overturn_rate
 FROM ({rows}) AS r
-GROUP BY actor_id, dn
+GROUP BY aid, dn
 """
 
 
 def given_sql(window: Window, links: str) -> str:
     """Per QA analyst and day: reviews given, and how many passed one moderator."""
     rows = localized(
-        "j.judge AS actor_id, j.subject, j.outcome",
+        "j.subject, j.outcome",
         "j.action = 'qa_review'",
         window,
         source=f"{links} j",
@@ -118,17 +130,17 @@ def given_sql(window: Window, links: str) -> str:
     return f"""
 CREATE OR REPLACE TEMP TABLE fx_given AS
 WITH per_subject AS (
-    SELECT actor_id, dn, subject, count(*) AS n,
+    SELECT aid, dn, subject, count(*) AS n,
         count(*) FILTER (WHERE outcome = 'agree') AS agree,
         count(*) FILTER (WHERE outcome = 'disagree') AS disagree
     FROM ({rows}) AS r
-    GROUP BY actor_id, dn, subject
+    GROUP BY aid, dn, subject
 )
-SELECT actor_id, dn,
+SELECT aid, dn,
     CAST(sum(n) AS BIGINT) AS qa_reviews_given,
     CAST(sum(disagree) AS BIGINT) AS qa_disagreements_given,
     {share("max(CASE WHEN subject IS NOT NULL THEN agree ELSE 0 END)", "sum(n)")}
         AS qa_top_moderator_agree_share
 FROM per_subject
-GROUP BY actor_id, dn
+GROUP BY aid, dn
 """
