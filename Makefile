@@ -16,7 +16,7 @@ $(UV):
 	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.9"
 
 .venv/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --all-groups
+	$(UV) sync --frozen --all-groups --all-extras
 	@touch $@
 
 demo: .venv/.synced

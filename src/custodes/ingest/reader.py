@@ -79,7 +79,10 @@ def source_for(path: Path, entity: Entity, forced_format: str | None = None) -> 
         )
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}", file=path)
-    size = path.stat().st_size
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", file=path) from exc
     if size == 0:
         raise InputError("the file is empty", file=path)
     if fmt == "parquet":

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from custodes.detect.alert import Alert, Severity
 from custodes.detect.detector import SCORE_SCHEMA, DetectContext, Findings, register
+from custodes.detect.evidence import evidence_for
 from custodes.store.events import EventStore
 
 
@@ -201,7 +202,6 @@ HISTORY_DAYS = 28
 MIN_HISTORY = 7
 MIN_PEERS = 5
 Z_ALERT = 4.0
-EVIDENCE_PER_ALERT = 25
 
 
 @register("baselines")
@@ -226,7 +226,7 @@ class Baselines:
             signal = by_signal[feature]
             if z >= Z_ALERT and value >= signal.min_value:
                 hits.append((actor, day, signal, value, z, score, own_median, peer_median))
-        evidence = _evidence(store, [(h[0], h[1], h[2].actions) for h in hits])
+        evidence = evidence_for(store, [(h[0], h[1], h[2].actions) for h in hits])
         alerts = [
             _alert(
                 actor,
@@ -348,38 +348,3 @@ def _alert(
         reasons=(reason,),
         evidence_event_ids=evidence,
     )
-
-
-def _evidence(
-    store: EventStore, wanted: list[tuple[str, object, tuple[str, ...]]]
-) -> dict[tuple[str, object, tuple[str, ...]], tuple[str, ...]]:
-    """The first events behind each hit, found in one query for all hits."""
-    if not wanted:
-        return {}
-    table = pa.table(
-        {
-            "actor_id": [w[0] for w in wanted],
-            "day": pa.array([w[1] for w in wanted], pa.date32()),
-            "actions": [list(w[2]) for w in wanted],
-        }
-    )
-    store.register("evidence_wanted", table)
-    try:
-        rows = store.fetch_all(
-            f"""
-            SELECT w.actor_id, w.day, w.actions,
-                   list(e.event_id ORDER BY e.ts)[1:{EVIDENCE_PER_ALERT}]
-            FROM evidence_wanted w
-            LEFT JOIN people p ON p.actor_id = w.actor_id
-            JOIN events e ON e.actor_id = w.actor_id
-                AND list_contains(w.actions, e.action)
-                AND e.ts >= CAST(w.day AS TIMESTAMP) - INTERVAL 1 DAY
-                AND e.ts < CAST(w.day AS TIMESTAMP) + INTERVAL 2 DAY
-                AND CAST(timezone(coalesce(p.timezone, 'UTC'), CAST(e.ts AS TIMESTAMPTZ)) AS DATE)
-                    = w.day
-            GROUP BY ALL
-            """
-        )
-    finally:
-        store.unregister("evidence_wanted")
-    return {(r[0], r[1], tuple(r[2])): tuple(r[3]) for r in rows}
