@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from custodes.cli.app import app
+from custodes.errors import InputError
 from custodes.model.vocabulary import SCENARIOS
 
 runner = CliRunner()
@@ -47,6 +49,8 @@ def test_alerts_have_the_contract_fields_and_evidence(data: Path) -> None:
         "window_end",
         "reasons",
         "evidence_event_ids",
+        "pattern",  # extensions after the contract's fields
+        "suppressed",
     ]
     scores = [a["score"] for a in alerts]
     assert scores == sorted(scores, reverse=True)
@@ -97,3 +101,45 @@ def test_bad_options_are_clear_errors(data: Path) -> None:
     assert result.exit_code != 0
     result = runner.invoke(app, ["detect", "--detector", "crystal-ball", "--data-dir", str(data)])
     assert result.exit_code != 0
+
+
+def test_verdicts_mute_repeats_and_calibrate_applies_only_when_asked(
+    data: Path, tmp_path: Path
+) -> None:
+    mine = tmp_path / "data"
+    shutil.copytree(data, mine)
+    d = ["--data-dir", str(mine)]
+    alerts = _json(["alerts", *d, "-f", "json", "--limit", "500"])
+    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for a in alerts:
+        by_key.setdefault((a["actor_id"], a["pattern"]), []).append(a)
+    series = max(by_key.values(), key=len)
+    assert len(series) >= 3, "some actor has three alerts of one pattern"
+    series.sort(key=lambda a: a["window_end"])
+    for a in series[:2]:
+        out = _json(
+            ["verdict", a["alert_id"], "false_positive", "--reason", "rota", *d, "-f", "json"]
+        )
+        assert out["verdict"] == "false_positive"
+    visible = {a["alert_id"] for a in _json(["alerts", *d, "-f", "json", "--limit", "500"])}
+    assert series[2]["alert_id"] not in visible
+    everything = _json(["alerts", *d, "-f", "json", "--limit", "500", "--suppressed"])
+    muted = {a["alert_id"]: a["suppressed"] for a in everything if a["suppressed"]}
+    assert "repeat false positive" in muted[series[2]["alert_id"]]
+    history = _json(["verdicts", "--alert", series[0]["alert_id"], *d, "-f", "json"])
+    assert [h["reason"] for h in history] == ["rota"]
+    # Too few verdicts for a threshold: nothing proposed, and --apply refuses cleanly.
+    assert _json(["calibrate", *d, "-f", "json"]) == []
+    refused = runner.invoke(app, ["calibrate", "--apply", "--reason", "x", *d])
+    assert isinstance(refused.exception, InputError)  # main() prints it and exits 2
+    assert "nothing to calibrate" in str(refused.exception)
+    bad = runner.invoke(app, ["verdict", "a-nope", "false_positive", "--reason", "x", *d])
+    assert isinstance(bad.exception, InputError)
+    assert "no alert 'a-nope'" in str(bad.exception)
+
+
+def test_evaluate_with_a_missing_labels_file_names_the_file(data: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "labels.csv"
+    result = runner.invoke(app, ["evaluate", "--labels", str(missing), "--data-dir", str(data)])
+    assert isinstance(result.exception, InputError)
+    assert str(missing) in str(result.exception)

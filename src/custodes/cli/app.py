@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from custodes import __version__
-from custodes.cli import demo, detect, export, ingest, risk, simulate, status
+from custodes.cli import demo, detect, export, feedback, ingest, risk, simulate, status
 from custodes.errors import CustodesError
 
 app = typer.Typer(
@@ -28,6 +28,9 @@ app.command("alerts")(detect.alerts)
 app.command("risk")(risk.risk)
 app.command("explain")(risk.explain)
 app.command("evaluate")(risk.evaluate)
+app.command("verdict")(feedback.verdict)
+app.command("verdicts")(feedback.verdicts)
+app.command("calibrate")(feedback.calibrate)
 
 
 def _version(value: bool) -> None:

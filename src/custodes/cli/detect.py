@@ -24,6 +24,8 @@ ALERT_FIELDS = (
     "window_end",
     "reasons",
     "evidence_event_ids",
+    "pattern",
+    "suppressed",
 )
 
 
@@ -65,6 +67,7 @@ def detect(
         "since": report.since,
         "feature_rows": report.feature_rows,
         "alerts": report.alerts,
+        "suppressed": report.suppressed,
         "seconds": {k: round(v, 2) for k, v in report.seconds.items()},
     }
     emit_object(summary, fmt)
@@ -76,11 +79,14 @@ def alerts(
     detector: Annotated[str | None, typer.Option(help="Only this detector.")] = None,
     min_score: Annotated[float, typer.Option(help="Only alerts scoring at least this.")] = 0.0,
     limit: Annotated[int, typer.Option(help="At most this many, highest score first.")] = 50,
+    suppressed: Annotated[
+        bool, typer.Option("--suppressed", help="Include alerts muted by analyst feedback.")
+    ] = False,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     fmt: Format = OutputFormat.table,
 ) -> None:
     """Alerts, highest score first, with their reasons and evidence event ids."""
-    where = ["score >= ?"]
+    where = ["score >= ?"] if suppressed else ["score >= ?", "suppressed IS NULL"]
     params: list[Any] = [min_score]
     for column, value in (("actor_id", actor), ("category", category), ("detector", detector)):
         if value is not None:
@@ -94,17 +100,26 @@ def alerts(
         )
     records = [dict(zip(ALERT_FIELDS, row, strict=True)) for row in rows]
     if fmt is OutputFormat.table:
-        short = [
-            {
-                "actor_id": r["actor_id"],
-                "category": r["category"],
-                "severity": r["severity"],
-                "score": f"{r['score']:.2f}",
-                "window": f"{r['window_start']:%Y-%m-%d}",
-                "top reason": (r["reasons"] or [""])[0],
-            }
-            for r in records
-        ]
-        emit(short, fmt, title="Alerts")
+        _print_alerts(records)
         return
     emit(records, fmt, columns=ALERT_FIELDS)
+
+
+def _print_alerts(records: list[dict[str, Any]]) -> None:
+    """One header line per alert, its reasons indented below: reasons are sentences with
+    numbers in them, and a table column would fold them into unreadable slivers."""
+    console = Console(soft_wrap=False, highlight=False)
+    if not records:
+        console.print("No alerts.")
+        return
+    for r in records:
+        console.print(
+            f"[bold]{r['alert_id']}[/] {r['actor_id']} {r['score']:.2f} {r['severity']} "
+            f"{r['category']} {r['window_start']:%Y-%m-%d} {r['detector']}",
+            markup=True,
+            soft_wrap=True,
+        )
+        for reason in r["reasons"] or []:
+            console.print(f"    {reason}", markup=False, overflow="fold", soft_wrap=True)
+        if r["suppressed"]:
+            console.print(f"    [muted] {r['suppressed']}", markup=False, soft_wrap=True)

@@ -86,7 +86,7 @@ def emit(
         for c in cols:
             numeric = bool(records) and all(_is_number(r.get(c)) for r in records)
             # Short values (numbers, dates, codes) never wrap; long text folds.
-            short = all(len(_cell(r.get(c))) <= 16 for r in records)
+            short = all(len(_cell(r.get(c))) <= 22 for r in records)
             table.add_column(
                 c, overflow="fold", no_wrap=short, justify="right" if numeric else "left"
             )

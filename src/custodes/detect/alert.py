@@ -32,10 +32,15 @@ class Alert:
     reasons: tuple[str, ...]
     evidence_event_ids: tuple[str, ...] = ()
     alert_id: str = field(default="")
+    # What kind of finding this is, finer than the category (a baselines signal, a rule id):
+    # analyst feedback suppresses and calibrates by pattern. Not part of alert_id.
+    pattern: str = ""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.score <= 1.0:
             raise ValueError(f"alert score must be within 0..1, got {self.score}")
+        if not self.pattern:
+            object.__setattr__(self, "pattern", f"{self.detector}:{self.category}")
         if not self.alert_id:
             # Stable across re-runs: the same finding keeps the same id, so verdicts stick.
             key = "|".join(

@@ -16,6 +16,7 @@ import pyarrow as pa
 from custodes.clock import utc_now
 from custodes.detect.alert import Alert
 from custodes.detect.detector import DetectContext, Findings, create
+from custodes.detect.feedback import apply_feedback
 from custodes.store.events import EventStore
 
 Progress = Callable[[str], None]
@@ -28,6 +29,7 @@ class DetectReport:
     feature_rows: int = 0
     alerts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    suppressed: int = 0  # alerts muted by analyst feedback (never deleted)
 
 
 def run_detection(
@@ -67,6 +69,7 @@ def run_detection(
             for name, findings in results:
                 _replace(store, name, findings, since, run)
                 report.alerts[name] = len(findings.alerts)
+            report.suppressed = apply_feedback(store)
             store.execute(
                 "UPDATE detect_runs SET finished_at = ?, status = 'completed', feature_rows = ?, "
                 "alerts = ? WHERE detect_run = ?",
@@ -107,7 +110,10 @@ def _replace(
         try:
             # An alert found again (same id) replaces the old copy.
             store.execute("DELETE FROM alerts WHERE alert_id IN (SELECT alert_id FROM new_alerts)")
-            store.execute(f"INSERT INTO alerts SELECT *, {run} FROM new_alerts")
+            store.execute(
+                f"INSERT INTO alerts ({', '.join(_ALERT_COLUMNS)}, detect_run) "
+                f"SELECT {', '.join(_ALERT_COLUMNS)}, {run} FROM new_alerts"
+            )
         finally:
             store.unregister("new_alerts")
     if findings.scores.num_rows:
@@ -136,5 +142,21 @@ def _alerts_table(alerts: list[Alert]) -> pa.Table:
             "evidence_event_ids": pa.array(
                 [list(a.evidence_event_ids) for a in alerts], pa.list_(pa.string())
             ),
+            "pattern": [a.pattern for a in alerts],
         }
     )
+
+
+_ALERT_COLUMNS = (
+    "alert_id",
+    "actor_id",
+    "detector",
+    "category",
+    "severity",
+    "score",
+    "window_start",
+    "window_end",
+    "reasons",
+    "evidence_event_ids",
+    "pattern",
+)

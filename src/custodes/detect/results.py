@@ -19,14 +19,22 @@ from custodes.store.events import EventStore
 
 _ALERT_COLUMNS = (
     "alert_id, actor_id, detector, category, severity, score, window_start, window_end, "
-    "reasons, evidence_event_ids"
+    "reasons, evidence_event_ids, pattern"
 )
 
 
-def load_alerts(store: EventStore, actor: str | None = None) -> list[Alert]:
-    where, params = ("WHERE actor_id = ?", [actor]) if actor else ("", [])
+def load_alerts(
+    store: EventStore, actor: str | None = None, *, include_suppressed: bool = False
+) -> list[Alert]:
+    """Alerts, highest score first; those muted by analyst feedback only when asked."""
+    where = [] if include_suppressed else ["suppressed IS NULL"]
+    params: list[object] = []
+    if actor:
+        where.append("actor_id = ?")
+        params.append(actor)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = store.fetch_all(
-        f"SELECT {_ALERT_COLUMNS} FROM alerts {where} ORDER BY score DESC, alert_id", params
+        f"SELECT {_ALERT_COLUMNS} FROM alerts {clause} ORDER BY score DESC, alert_id", params
     )
     return [
         Alert(
@@ -40,6 +48,7 @@ def load_alerts(store: EventStore, actor: str | None = None) -> list[Alert]:
             reasons=tuple(r[8] or ()),
             evidence_event_ids=tuple(r[9] or ()),
             alert_id=r[0],
+            pattern=r[10] or "",
         )
         for r in rows
     ]

@@ -53,6 +53,18 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """CREATE TABLE IF NOT EXISTS detect_runs (
         detect_run BIGINT, started_at TIMESTAMP, finished_at TIMESTAMP, since DATE,
         status VARCHAR, feature_rows BIGINT, alerts BIGINT, error VARCHAR)""",
+    # Analyst feedback (issue 3). A verdict keeps a copy of what it judged, because a later
+    # detection run may no longer raise that alert; `suppressed` says why an alert is muted
+    # (NULL = active) so muting is never silent. Calibrations are append-only versions.
+    "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS pattern VARCHAR",
+    "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS suppressed VARCHAR",
+    "ALTER TABLE alert_verdicts ADD COLUMN IF NOT EXISTS actor_id VARCHAR",
+    "ALTER TABLE alert_verdicts ADD COLUMN IF NOT EXISTS pattern VARCHAR",
+    "ALTER TABLE alert_verdicts ADD COLUMN IF NOT EXISTS score DOUBLE",
+    "ALTER TABLE alert_verdicts ADD COLUMN IF NOT EXISTS window_end TIMESTAMP",
+    """CREATE TABLE IF NOT EXISTS calibrations (
+        version BIGINT, created_at TIMESTAMP, analyst VARCHAR, reason VARCHAR,
+        pattern VARCHAR, min_score DOUBLE, true_positives BIGINT, false_positives BIGINT)""",
 )
 
 # Tables `custodes status` reports, in display order.

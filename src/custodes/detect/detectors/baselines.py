@@ -306,6 +306,14 @@ def _squash(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-(z - Z_ALERT)))
 
 
+def _amount(x: float) -> str:
+    """Numbers as a person reads them: 3.0 G rather than 3.01821e+09."""
+    for scale, suffix in ((1e9, " G"), (1e6, " M"), (1e4, " k")):
+        if abs(x) >= scale:
+            return f"{x / scale:.1f}{suffix}"
+    return f"{x:.3g}"
+
+
 def _severity(z: float) -> Severity:
     if z >= 3 * Z_ALERT:
         return Severity.critical
@@ -333,10 +341,10 @@ def _alert(
         peer = None if peer is None else math.expm1(peer)
     typical = []
     if own is not None:
-        typical.append(f"usually {own:.3g} for them")
+        typical.append(f"usually {_amount(own)} for them")
     if peer is not None:
-        typical.append(f"{peer:.3g} for peers that day")
-    reason = f"{signal.what}: {value:g} ({', '.join(typical) or 'no baseline'}; z = {z:.1f})"
+        typical.append(f"{_amount(peer)} for peers that day")
+    reason = f"{signal.what}: {_amount(value)} ({', '.join(typical) or 'no baseline'}; z = {z:.1f})"
     return Alert(
         actor_id=actor,
         detector="baselines",
@@ -347,4 +355,5 @@ def _alert(
         window_end=start + timedelta(days=1),
         reasons=(reason,),
         evidence_event_ids=evidence,
+        pattern=f"baselines:{signal.feature}",
     )
