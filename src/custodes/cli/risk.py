@@ -111,6 +111,12 @@ def evaluate(
         Path | None,
         typer.Option(help="Ground-truth labels file (default: the store's labels table)."),
     ] = None,
+    detector: Annotated[
+        str | None,
+        typer.Option(
+            "--detector", "-d", help="Rank by this detector's scores and alerts (default: all)."
+        ),
+    ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     fmt: Format = OutputFormat.table,
 ) -> None:
@@ -127,7 +133,10 @@ def evaluate(
         truth = labels_from_file(store, labels) if labels else labels_from_store(store)
         if not truth:
             raise InputError("no labels: pass --labels FILE or ingest labels first")
-        result = run_evaluation(actor_day_scores(store), truth, load_alerts(store))
+        alerts = load_alerts(store)
+        if detector is not None:
+            alerts = [a for a in alerts if a.detector == detector]
+        result = run_evaluation(actor_day_scores(store, detector), truth, alerts)
     records = result.to_records()
     if fmt is OutputFormat.table:
         headers = {

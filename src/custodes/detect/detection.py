@@ -16,6 +16,7 @@ import pyarrow as pa
 from custodes.clock import utc_now
 from custodes.detect.alert import Alert
 from custodes.detect.detector import DetectContext, Findings, create
+from custodes.detect.ensemble import build_ensemble
 from custodes.detect.feedback import apply_feedback
 from custodes.store.events import EventStore
 
@@ -70,6 +71,7 @@ def run_detection(
                 _replace(store, name, findings, since, run)
                 report.alerts[name] = len(findings.alerts)
             report.suppressed = apply_feedback(store)
+            build_ensemble(store, since, run)
             store.execute(
                 "UPDATE detect_runs SET finished_at = ?, status = 'completed', feature_rows = ?, "
                 "alerts = ? WHERE detect_run = ?",

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from custodes.detect.alert import Alert, Severity
+from custodes.detect.ensemble import NAME as ENSEMBLE
 from custodes.detect.evaluation import Label
 from custodes.errors import InputError
 from custodes.ingest.reader import source_for
@@ -54,10 +55,35 @@ def load_alerts(
     ]
 
 
-def actor_day_scores(store: EventStore) -> pa.Table:
-    """One score per actor-day: the strongest any detector gave it."""
+def actor_day_scores(store: EventStore, detector: str | None = None) -> pa.Table:
+    """One score per active actor-day (0 where nothing scored it): the ensemble's (see
+    ensemble.py), or one detector's. A store without an ensemble falls back to the strongest
+    any detector gave. Every actor-day with features is ranked, so budgets and percentiles
+    mean the same whichever scores are ranked."""
+    name = detector or ENSEMBLE
+    if store.fetch_value("SELECT count(*) FROM actor_day_scores WHERE detector = ?", [name]):
+        where, params = "WHERE detector = ?", [name]
+    elif detector is not None:
+        raise InputError(f"no scores from detector {detector!r}; run `custodes detect` first")
+    else:
+        where, params = "", []
+    features = (
+        "SELECT actor_id, day FROM features_actor_day UNION "
+        if store.fetch_value(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+            ["features_actor_day"],
+        )
+        else ""
+    )
     return store.fetch_arrow(
-        "SELECT actor_id, day, max(score) AS score FROM actor_day_scores GROUP BY ALL"
+        f"""
+        WITH s AS (SELECT actor_id, day, max(score) AS score FROM actor_day_scores {where}
+                   GROUP BY actor_id, day)
+        SELECT d.actor_id, d.day, coalesce(s.score, 0.0) AS score
+        FROM ({features}SELECT actor_id, day FROM actor_day_scores) d
+        LEFT JOIN s ON s.actor_id = d.actor_id AND s.day = d.day
+        """,
+        params,
     )
 
 

@@ -131,7 +131,11 @@ class EventStore:
         return self._con.execute(sql, params).fetchall()
 
     def fetch_one(self, sql: str, params: Params = None) -> tuple[Any, ...] | None:
-        return self._con.execute(sql, params).fetchone()
+        result = self._con.execute(sql, params)
+        row = result.fetchone()
+        # DuckDB 2 keeps a partly read result open and refuses other work until it ends.
+        result.abort()
+        return row
 
     def fetch_value(self, sql: str, params: Params = None) -> Any:
         row = self.fetch_one(sql, params)

@@ -202,6 +202,7 @@ HISTORY_DAYS = 28
 MIN_HISTORY = 7
 MIN_PEERS = 5
 Z_ALERT = 4.0
+COMBINE_WEIGHT = 0.5
 
 
 @register("baselines")
@@ -217,13 +218,12 @@ class Baselines:
         for signal in self.signals:
             rows.extend((*r[:2], signal.feature, *r[2:]) for r in _zscores(store, signal, context))
         by_signal = {s.feature: s for s in self.signals}
-        day_score: dict[tuple[str, object], float] = defaultdict(float)
+        by_category: dict[tuple[str, object, str], list[float]] = defaultdict(list)
         hits = []
         for actor, day, feature, value, z, own_median, peer_median in rows:
             score = _squash(z)
-            key = (actor, day)
-            day_score[key] = max(day_score[key], score)
             signal = by_signal[feature]
+            by_category[(actor, day, signal.category)].append(z)
             if z >= Z_ALERT and value >= signal.min_value:
                 hits.append((actor, day, signal, value, z, score, own_median, peer_median))
         evidence = evidence_for(store, [(h[0], h[1], h[2].actions) for h in hits])
@@ -241,6 +241,9 @@ class Baselines:
             )
             for actor, day, signal, value, z, score, own, peer in hits
         ]
+        day_score: dict[tuple[str, object], float] = defaultdict(float)
+        for (actor, day, _), zs in by_category.items():
+            day_score[(actor, day)] = max(day_score[(actor, day)], _squash(_combine(zs)))
         scores = pa.table(
             {
                 "actor_id": [k[0] for k in day_score],
@@ -299,6 +302,16 @@ def _zscores(
         FROM z WHERE coalesce(z_own, z_peer) IS NOT NULL AND raw > 0
     """
     return [(r[0], r[1], float(r[2]), float(r[3]), r[4], r[5]) for r in store.fetch_all(sql)]
+
+
+def _combine(zs: list[float]) -> float:
+    """One family's evidence on one day: the strongest signal, plus the others with halving
+    weights, so several moderately unusual signals of one kind of misconduct (fast AND
+    one-label AND rubber-stamping) outrank one signal's lone spike of the same size."""
+    ordered = sorted((z for z in zs if z > 0), reverse=True)
+    if not ordered:
+        return max(zs)
+    return sum(z * COMBINE_WEIGHT**i for i, z in enumerate(ordered))
 
 
 def _squash(z: float) -> float:

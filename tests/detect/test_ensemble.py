@@ -1,0 +1,98 @@
+"""The ensemble ranking: agreement between detectors counts, one detector's repetition does
+not, every active day is ranked, persistence accumulates when configured, and incremental
+runs rebuild only their days."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+import pytest
+
+from custodes.detect import ensemble
+from custodes.detect.features.build import table_ddl
+from custodes.detect.results import actor_day_scores
+from custodes.store.events import EventStore
+
+D0 = date(2026, 3, 1)
+
+
+def _scores(store: EventStore, rows: list[tuple[str, int, str, float]]) -> None:
+    for actor, day, detector, score in rows:
+        store.execute(
+            "INSERT INTO actor_day_scores VALUES (?, ?, ?, ?, 1)",
+            [actor, D0 + timedelta(days=day), detector, score],
+        )
+
+
+def _active(store: EventStore, days: dict[str, list[int]]) -> None:
+    store.execute(table_ddl())
+    for actor, ds in days.items():
+        for d in ds:
+            store.execute(
+                "INSERT INTO features_actor_day (actor_id, day) VALUES (?, ?)",
+                [actor, D0 + timedelta(days=d)],
+            )
+
+
+def _ensemble(store: EventStore, since: date | None = None) -> dict[tuple[str, int], float]:
+    ensemble.build_ensemble(store, since, 2)
+    table = actor_day_scores(store).to_pylist()
+    return {(r["actor_id"], (r["day"] - D0).days): r["score"] for r in table}
+
+
+def _evidence(score: float) -> float:
+    logit = math.log(score / (1 - score))
+    return max(0.0, logit - math.log(ensemble.FLOOR / (1 - ensemble.FLOOR)))
+
+
+def test_one_detector_is_a_monotone_transform_and_quiet_days_are_zero(store: EventStore) -> None:
+    _active(store, {"a": [0, 1], "b": [0]})
+    _scores(store, [("a", 0, "baselines", 0.9), ("b", 0, "baselines", 0.2)])
+    got = _ensemble(store)
+    expected = 1 - math.exp(-_evidence(0.9) / ensemble.SCALE)
+    assert got[("a", 0)] == pytest.approx(expected)
+    assert got[("b", 0)] == 0.0  # below the floor: no evidence
+    assert got[("a", 1)] == 0.0  # active, unscored: ranked at the bottom, not dropped
+
+
+def test_agreement_of_two_detectors_beats_either_alone(store: EventStore) -> None:
+    _active(store, {"both": [0], "one": [0]})
+    _scores(
+        store,
+        [
+            ("both", 0, "baselines", 0.8),
+            ("both", 0, "rules", 0.8),
+            ("one", 0, "baselines", 0.8),
+        ],
+    )
+    got = _ensemble(store)
+    e = _evidence(0.8)
+    assert got[("both", 0)] == pytest.approx(1 - math.exp(-(e + e / 2) / ensemble.SCALE))
+    assert got[("both", 0)] > got[("one", 0)]
+
+
+def test_persistence_accumulates_with_decay_when_a_window_is_set(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ensemble, "WINDOW_DAYS", 14)
+    monkeypatch.setattr(ensemble, "HALF_LIFE_DAYS", 2.0)
+    _active(store, {"steady": list(range(5)), "spike": list(range(5))})
+    _scores(store, [("steady", d, "baselines", 0.8) for d in range(5)])
+    _scores(store, [("spike", 4, "baselines", 0.8)])
+    got = _ensemble(store)
+    e = _evidence(0.8)
+    t = sum(e * 2 ** (-k / 2.0) for k in range(5))
+    assert got[("steady", 4)] == pytest.approx(1 - math.exp(-t / ensemble.SCALE))
+    assert got[("steady", 4)] > got[("spike", 4)]
+
+
+def test_incremental_rebuild_keeps_earlier_days(store: EventStore) -> None:
+    _active(store, {"a": [0, 1, 2]})
+    _scores(store, [("a", 0, "baselines", 0.9), ("a", 2, "baselines", 0.9)])
+    before = _ensemble(store)
+    store.execute("DELETE FROM actor_day_scores WHERE detector = 'baselines' AND day >= ?", [D0])
+    _scores(store, [("a", 2, "baselines", 0.95)])
+    after = _ensemble(store, since=D0 + timedelta(days=1))
+    assert after[("a", 0)] == before[("a", 0)]  # not rebuilt: before `since`
+    assert after[("a", 2)] > before[("a", 2)]
