@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pyarrow as pa
+import pytest
 
 from custodes.detect.detector import DetectContext
 from custodes.detect.detectors.baselines import Z_ALERT, Baselines, Signal
@@ -142,3 +143,21 @@ def test_every_signal_names_a_feature_and_a_scenario() -> None:
 
     assert {s.feature for s in SIGNALS} <= set(FEATURE_COLUMNS)
     assert {s.category for s in SIGNALS} == set(SCENARIOS)
+
+
+def test_incremental_run_equals_the_full_run_on_its_days(store: EventStore) -> None:
+    team = {f"m{i}": [float(2 + (i * d) % 5) for d in range(DAYS)] for i in range(8)}
+    team["m0"][25] = 40
+    _setup(store, team, dict.fromkeys(team, "moderator"))
+    full = Baselines((SIGNAL,)).run(DetectContext(store, datetime(2026, 3, 5)))
+    since = START + timedelta(days=20)
+    part = Baselines((SIGNAL,)).run(DetectContext(store, datetime(2026, 3, 5), since))
+    wanted = {
+        (r["actor_id"], r["day"]): r["score"] for r in full.scores.to_pylist() if r["day"] >= since
+    }
+    got = {(r["actor_id"], r["day"]): r["score"] for r in part.scores.to_pylist()}
+    assert got == pytest.approx(wanted)
+    assert {a.alert_id for a in part.alerts} == {
+        a.alert_id for a in full.alerts if a.window_start.date() >= since
+    }
+    assert part.alerts, "the spike on day 25 is found incrementally"

@@ -259,6 +259,12 @@ def _zscores(
     store: EventStore, signal: Signal, context: DetectContext
 ) -> list[tuple[str, object, float, float, float | None, float | None]]:
     since = "" if context.since is None else f"WHERE o.day >= DATE '{context.since.isoformat()}'"
+    # Incremental runs need only the history window before `since`, not all of it.
+    history = (
+        ""
+        if context.since is None
+        else f"WHERE f.day >= DATE '{context.since.isoformat()}' - INTERVAL {HISTORY_DAYS + 1} DAYS"
+    )
     column = '"' + signal.feature.replace('"', '""') + '"'
     floor = float(signal.min_scale)
     raw = f"CAST(f.{column} AS DOUBLE)"
@@ -270,6 +276,7 @@ def _zscores(
                    coalesce(p.role, '?') AS role, coalesce(p.site, '?') AS site,
                    coalesce(p.hire_date > f.day - INTERVAL {HISTORY_DAYS} DAYS, false) AS new_hire
             FROM features_actor_day f LEFT JOIN people p ON p.actor_id = f.actor_id
+            {history}
         ),
         own AS (
             SELECT actor_id, day, x, raw, role, site, new_hire,
