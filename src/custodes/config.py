@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     # DuckDB spills to disk past this, which is what keeps 30M-event ingests under 4 GiB.
     duckdb_memory_limit: str = "3GB"
     duckdb_threads: int | None = None
+    # Extra rule packs for the `rules` detector: files or folders, separated like PATH.
+    rules: str | None = None
+    rules_builtin: bool = True  # also run the starter pack shipped with custodes
 
     @classmethod
     def settings_customise_sources(

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from custodes import __version__
-from custodes.cli import demo, detect, export, feedback, ingest, risk, simulate, status
+from custodes.cli import demo, detect, export, feedback, ingest, risk, rules, simulate, status
 from custodes.errors import CustodesError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(ingest.app, name="ingest")
+app.add_typer(rules.app, name="rules")
 app.command("status")(status.status)
 app.command("export")(export.export)
 app.command("simulate")(simulate.simulate_command)
