@@ -1,5 +1,6 @@
 """Built-in detectors; importing this package registers them."""
 
+from custodes.detect.detectors import anomaly as anomaly  # the `anomaly` detector
 from custodes.detect.detectors import baselines
 from custodes.detect.detectors import rules as rules  # the `rules` detector
 
