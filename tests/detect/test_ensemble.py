@@ -41,23 +41,43 @@ def _ensemble(store: EventStore, since: date | None = None) -> dict[tuple[str, i
     return {(r["actor_id"], (r["day"] - D0).days): r["score"] for r in table}
 
 
-def _evidence(score: float) -> float:
-    logit = math.log(score / (1 - score))
-    return max(0.0, logit - math.log(ensemble.FLOOR / (1 - ensemble.FLOOR)))
+def _evidence(at_least_as_high: int, active: int) -> float:
+    """ln(P_FLOOR / p) for a day whose detector tail share is p."""
+    return max(0.0, math.log(ensemble.P_FLOOR * active / at_least_as_high))
 
 
-def test_one_detector_is_a_monotone_transform_and_quiet_days_are_zero(store: EventStore) -> None:
-    _active(store, {"a": [0, 1], "b": [0]})
+def _quiet(n: int) -> dict[str, list[int]]:
+    """n ordinary staff with one active, unscored day each: the population ranks run over."""
+    return {f"q{i}": [0] for i in range(n)}
+
+
+def test_evidence_is_rarity_within_each_detector(store: EventStore) -> None:
+    _active(store, {"a": [0, 1], "b": [0], **_quiet(97)})  # 100 active actor-days
     _scores(store, [("a", 0, "baselines", 0.9), ("b", 0, "baselines", 0.2)])
     got = _ensemble(store)
-    expected = 1 - math.exp(-_evidence(0.9) / ensemble.SCALE)
-    assert got[("a", 0)] == pytest.approx(expected)
-    assert got[("b", 0)] == 0.0  # below the floor: no evidence
+    assert got[("a", 0)] == pytest.approx(1 - math.exp(-_evidence(1, 100) / ensemble.SCALE))
+    assert got[("b", 0)] == pytest.approx(1 - math.exp(-_evidence(2, 100) / ensemble.SCALE))
+    assert got[("a", 0)] > got[("b", 0)] > 0
     assert got[("a", 1)] == 0.0  # active, unscored: ranked at the bottom, not dropped
 
 
+def test_scales_do_not_matter_only_ranks(store: EventStore) -> None:
+    """A detector that scores its rarest day 0.2 counts as much as one that scores it 0.99."""
+    _active(store, {"x": [0], "y": [0], **_quiet(98)})
+    _scores(store, [("x", 0, "anomaly", 0.2), ("y", 0, "rules", 0.99)])
+    got = _ensemble(store)
+    assert got[("x", 0)] == pytest.approx(got[("y", 0)])
+
+
+def test_common_scores_are_no_evidence(store: EventStore) -> None:
+    everyone = {f"m{i}": [0] for i in range(10)}
+    _active(store, everyone)
+    _scores(store, [(a, 0, "baselines", 0.9) for a in everyone])  # all tie: p = 1
+    assert set(_ensemble(store).values()) == {0.0}
+
+
 def test_agreement_of_two_detectors_beats_either_alone(store: EventStore) -> None:
-    _active(store, {"both": [0], "one": [0]})
+    _active(store, {"both": [0], "one": [0], **_quiet(98)})
     _scores(
         store,
         [
@@ -67,8 +87,8 @@ def test_agreement_of_two_detectors_beats_either_alone(store: EventStore) -> Non
         ],
     )
     got = _ensemble(store)
-    e = _evidence(0.8)
-    assert got[("both", 0)] == pytest.approx(1 - math.exp(-(e + e / 2) / ensemble.SCALE))
+    b, r = _evidence(2, 100), _evidence(1, 100)  # baselines ties two days; rules has one
+    assert got[("both", 0)] == pytest.approx(1 - math.exp(-(r + b / 2) / ensemble.SCALE))
     assert got[("both", 0)] > got[("one", 0)]
 
 
@@ -77,18 +97,18 @@ def test_persistence_accumulates_with_decay_when_a_window_is_set(
 ) -> None:
     monkeypatch.setattr(ensemble, "WINDOW_DAYS", 14)
     monkeypatch.setattr(ensemble, "HALF_LIFE_DAYS", 2.0)
-    _active(store, {"steady": list(range(5)), "spike": list(range(5))})
+    _active(store, {"steady": list(range(5)), "spike": list(range(5)), **_quiet(190)})
     _scores(store, [("steady", d, "baselines", 0.8) for d in range(5)])
     _scores(store, [("spike", 4, "baselines", 0.8)])
     got = _ensemble(store)
-    e = _evidence(0.8)
+    e = _evidence(6, 200)  # six days tie at 0.8 among 200 active actor-days
     t = sum(e * 2 ** (-k / 2.0) for k in range(5))
     assert got[("steady", 4)] == pytest.approx(1 - math.exp(-t / ensemble.SCALE))
     assert got[("steady", 4)] > got[("spike", 4)]
 
 
 def test_incremental_rebuild_keeps_earlier_days(store: EventStore) -> None:
-    _active(store, {"a": [0, 1, 2]})
+    _active(store, {"a": [0, 1, 2], **_quiet(50)})
     _scores(store, [("a", 0, "baselines", 0.9), ("a", 2, "baselines", 0.9)])
     before = _ensemble(store)
     store.execute("DELETE FROM actor_day_scores WHERE detector = 'baselines' AND day >= ?", [D0])

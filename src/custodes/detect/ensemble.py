@@ -1,26 +1,32 @@
-"""One ranking score per actor-day from every detector's scores: agreement and persistence.
+"""One ranking score per actor-day from every detector's scores: rarity, agreement, persistence.
 
 Why not the maximum over detectors: each detector has its own tail of innocent extremes (a
 legitimate big download, a day of odd QA luck), and the maximum inherits every one of those
-tails, so the more detectors run, the more innocent days crowd the top. Misconduct differs
-from those accidents in two ways an analyst also uses:
+tails, so the more detectors run, the more innocent days crowd the top. Detectors also speak
+different scales (one puts its alert threshold at 0.5 and a 99.5th-percentile day at 0.2,
+another scores every hit at least 0.55), so their raw scores cannot be added either.
 
-* **agreement** — independent detectors see it on the same day (a rule and a baseline and the
-  anomaly model); and
-* **persistence** — it recurs over days and weeks, while an innocent spike is a one-off.
+So each detector's score is first turned into **rarity**: its tail share
+``p = #(active actor-days that detector scored at least as high) / N`` over every active
+actor-day (unscored days count as 0), and evidence ``e = max(0, ln(P_FLOOR / p))`` — zero for
+the ordinary ``1 - P_FLOOR`` of days, one unit per factor e of rarity beyond. This is the
+calibration-free step the CERT ensemble literature uses (rank-normalised scores), and it makes
+one unit of evidence mean the same for every detector.
 
-So each detector's score ``s`` becomes evidence ``e = max(0, logit(s) - logit(FLOOR))`` (zero
-for ordinary days, growing with how sure the detector is; ``s`` is clipped away from 0 and 1).
-A day's evidence ``E`` adds the detectors' evidence with diminishing weights ``1, 1/2, 1/4,
-...`` from the strongest down (as in the risk score), so agreement counts but one noisy
-detector cannot dominate by repetition. The actor-day's ensemble evidence accumulates the
-actor's recent days with a decay of ``HALF_LIFE_DAYS``, over ``WINDOW_DAYS``:
-``T(d) = sum over d - WINDOW < d' <= d of E(d') * 2 ** (-(d - d') / HALF_LIFE)``, and the
-ranking score is ``1 - exp(-T / SCALE)``: monotone in ``T``, in 0..1.
+Misconduct then differs from accidents in two ways an analyst also uses:
 
-The result is stored as detector ``ensemble`` in ``actor_day_scores`` and is what `custodes
-evaluate` ranks. Alerts and risk scores are unchanged by it: an alert is still one
-detector's checkable finding.
+* **agreement** — independent detectors see it on the same day. A day's evidence ``E`` adds
+  the detectors' evidence with weights ``1, 1/2, 1/4, ...`` from the strongest down (as in the
+  risk score), so agreement counts but no detector dominates by repetition;
+* **persistence** — it recurs, while an innocent spike is a one-off. ``T(d)`` adds the actor's
+  evidence over the last ``WINDOW_DAYS`` with a half-life of ``HALF_LIFE_DAYS``.
+
+The ranking score is ``1 - exp(-T / SCALE)``: monotone in ``T``, in 0..1. It is stored as
+detector ``ensemble`` in ``actor_day_scores`` and is what `custodes evaluate` ranks. Alerts and
+risk scores are unchanged by it: an alert is still one detector's checkable finding.
+
+Incremental runs rebuild the ensemble for days >= since, with rarities taken over all stored
+days (so they may differ slightly from a full run's as history grows).
 """
 
 from __future__ import annotations
@@ -32,32 +38,38 @@ from typing import Final
 from custodes.store.events import EventStore
 
 NAME: Final = "ensemble"
-FLOOR: Final = 0.3  # detector scores at or below this are no evidence at all
+P_FLOOR: Final = 0.1  # a detector's top 10 % of actor-days begin to count as evidence
 HALF_LIFE_DAYS: Final = 4.0
 WINDOW_DAYS: Final = 1
 SCALE: Final = 8.0
-_CLIP: Final = 1e-6
 
 
 def build_ensemble(store: EventStore, since: date | None, run: int) -> int:
     """Replace the ensemble rows for days >= since (all when None); returns rows written.
     Call inside the detection transaction, after every detector's scores are stored."""
-    floor = math.log(FLOOR / (1 - FLOOR))
     decay = math.log(2) / HALF_LIFE_DAYS
     cutoff = "TRUE" if since is None else f"day >= DATE '{since.isoformat()}'"
     store.execute(f"DELETE FROM actor_day_scores WHERE detector = '{NAME}' AND {cutoff}")
     store.execute(
         f"""
         INSERT INTO actor_day_scores (actor_id, day, detector, score, detect_run)
-        WITH per_detector AS (
+        WITH active AS (  -- every active actor-day is ranked, scored or not
+            SELECT actor_id, day FROM features_actor_day
+            UNION
+            SELECT actor_id, day FROM actor_day_scores WHERE detector <> '{NAME}'
+        ),
+        n AS (SELECT count(*) AS n FROM active),
+        scored AS (
+            SELECT actor_id, day, detector, max(score) AS s
+            FROM actor_day_scores WHERE detector <> '{NAME}' AND score > 0
+            GROUP BY actor_id, day, detector
+        ),
+        per_detector AS (
             SELECT actor_id, day, detector,
-                   greatest(0, ln(s / (1 - s)) - {floor}) AS e
-            FROM (
-                SELECT actor_id, day, detector,
-                       least(greatest(max(score), {_CLIP}), 1 - {_CLIP}) AS s
-                FROM actor_day_scores WHERE detector <> '{NAME}'
-                GROUP BY actor_id, day, detector
-            )
+                   greatest(0, ln({P_FLOOR} * n.n / count(*) OVER (
+                       PARTITION BY detector ORDER BY s DESC
+                       RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))) AS e
+            FROM scored, n
         ),
         daily AS (
             SELECT actor_id, day, sum(e * w) AS e
@@ -69,11 +81,7 @@ def build_ensemble(store: EventStore, since: date | None, run: int) -> int:
             )
             GROUP BY actor_id, day
         ),
-        days AS (  -- every active actor-day is ranked, scored or not
-            SELECT actor_id, day FROM features_actor_day WHERE {cutoff}
-            UNION
-            SELECT actor_id, day FROM actor_day_scores WHERE detector <> '{NAME}' AND {cutoff}
-        ),
+        days AS (SELECT actor_id, day FROM active WHERE {cutoff}),
         accumulated AS (
             SELECT d.actor_id, d.day,
                    coalesce(sum(x.e * exp(-{decay} * (d.day - x.day))), 0) AS t
