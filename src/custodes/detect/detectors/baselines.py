@@ -89,7 +89,7 @@ SIGNALS: tuple[Signal, ...] = (
         "malicious_enforcement",
         "share of their decisions overturned on appeal",
         _DECIDE,
-        min_value=0.3,
+        min_value=0.5,
         min_scale=0.1,
     ),
     Signal(
@@ -97,7 +97,7 @@ SIGNALS: tuple[Signal, ...] = (
         "malicious_enforcement",
         "share of their decisions QA disagreed with",
         _DECIDE,
-        min_value=0.2,
+        min_value=0.35,
         min_scale=0.05,
     ),
     Signal(
@@ -151,9 +151,25 @@ SIGNALS: tuple[Signal, ...] = (
         min_value=0.2,
         min_scale=0.05,
     ),
-    Signal("export_records", "data_exfiltration", "records exported", ("export_data",), log=True),
+    # Volumes: below a floor that matters (a few kB to one's own webmail, an everyday
+    # download) a spike is not worth an analyst's time however rare it is for the person.
+    Signal(
+        "export_records",
+        "data_exfiltration",
+        "records exported",
+        ("export_data",),
+        min_value=20_000,
+        log=True,
+    ),
     Signal("exports_unticketed", "data_exfiltration", "exports with no ticket", ("export_data",)),
-    Signal("download_bytes", "data_exfiltration", "bytes downloaded", ("download_file",), log=True),
+    Signal(
+        "download_bytes",
+        "data_exfiltration",
+        "bytes downloaded",
+        ("download_file",),
+        min_value=50e6,
+        log=True,
+    ),
     Signal(
         "removable_bytes",
         "data_exfiltration",
@@ -166,6 +182,7 @@ SIGNALS: tuple[Signal, ...] = (
         "data_exfiltration",
         "bytes e-mailed to personal webmail",
         ("email_send",),
+        min_value=1e6,
         log=True,
     ),
     Signal(
@@ -173,6 +190,7 @@ SIGNALS: tuple[Signal, ...] = (
         "data_exfiltration",
         "bytes uploaded outside",
         ("upload_external",),
+        min_value=10e6,
         log=True,
     ),
     Signal("self_grants", "privilege_abuse", "roles granted to themselves", ("role_grant",)),
@@ -221,8 +239,12 @@ class Baselines:
         by_category: dict[tuple[str, object, str], list[float]] = defaultdict(list)
         hits = []
         for actor, day, feature, value, z, own_median, peer_median in rows:
-            score = _squash(z)
             signal = by_signal[feature]
+            if value < signal.min_value:
+                # Too small to matter: it may still add to its family's evidence that day,
+                # but never by more than a sub-threshold signal would.
+                z = min(z, Z_ALERT - 1)
+            score = _squash(z)
             by_category[(actor, day, signal.category)].append(z)
             if z >= Z_ALERT and value >= signal.min_value:
                 hits.append((actor, day, signal, value, z, score, own_median, peer_median))
