@@ -131,11 +131,10 @@ class EventStore:
         return self._con.execute(sql, params).fetchall()
 
     def fetch_one(self, sql: str, params: Params = None) -> tuple[Any, ...] | None:
-        result = self._con.execute(sql, params)
-        row = result.fetchone()
-        # DuckDB 2 keeps a partly read result open and refuses other work until it ends.
-        result.abort()
-        return row
+        # Read to the end: DuckDB 2 refuses other work while a result is partly read, and
+        # aborting it would roll back what the statement did (a sequence's nextval, say).
+        rows = self._con.execute(sql, params).fetchall()
+        return rows[0] if rows else None
 
     def fetch_value(self, sql: str, params: Params = None) -> Any:
         row = self.fetch_one(sql, params)
