@@ -1,7 +1,8 @@
-"""Shared fixtures: real stores in temporary folders, and the PostgreSQL policy.
+"""Shared fixtures: real stores in temporary folders, and the PostgreSQL and Spark policy.
 
 Tests that need PostgreSQL skip when it is not reachable, unless CUSTODES_REQUIRE_POSTGRES=1
-(set by CI), which turns that skip into a failure so a broken database cannot hide.
+(set by CI), which turns that skip into a failure so a broken database cannot hide; Spark
+tests likewise with CUSTODES_REQUIRE_SPARK=1.
 """
 
 from __future__ import annotations
@@ -36,6 +37,32 @@ def require_postgres() -> None:
     if os.environ.get("CUSTODES_REQUIRE_POSTGRES") == "1":
         pytest.fail(f"{message} and CUSTODES_REQUIRE_POSTGRES=1")
     pytest.skip(message)
+
+
+def spark_missing() -> str | None:
+    """Why the Spark engine cannot run here (no PySpark, no Java 17+), or None."""
+    from custodes.detect.engine.session import check_java
+    from custodes.errors import CustodesError
+
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (the spark extra)"
+    try:
+        check_java()
+    except CustodesError as exc:
+        return str(exc)
+    return None
+
+
+def require_spark() -> None:
+    """Skip, or fail under CUSTODES_REQUIRE_SPARK=1 (set by CI), without Spark."""
+    why = spark_missing()
+    if why is None:
+        return
+    if os.environ.get("CUSTODES_REQUIRE_SPARK") == "1":
+        pytest.fail(f"{why} and CUSTODES_REQUIRE_SPARK=1")
+    pytest.skip(why)
 
 
 @pytest.fixture

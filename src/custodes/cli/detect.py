@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ from rich.console import Console
 
 from custodes.cli.options import DEFAULT_DATA_DIR, DataDir, Format
 from custodes.cli.output import OutputFormat, emit, emit_object
+from custodes.detect.engine.session import DEFAULT_MASTER
 from custodes.errors import InputError
 from custodes.store.events import EventStore
 
@@ -45,23 +47,50 @@ def detect(
     detector: Annotated[
         list[str] | None, typer.Option("--detector", "-d", help="Run only these (repeatable).")
     ] = None,
-    engine: Annotated[str, typer.Option(help="duckdb (default); spark comes later.")] = "duckdb",
+    engine: Annotated[
+        str, typer.Option(help="Where features are computed: duckdb (default) or spark.")
+    ] = "duckdb",
+    spark_master: Annotated[
+        str,
+        typer.Option(
+            envvar="CUSTODES_SPARK_MASTER",
+            help="Spark master for --engine spark: local[N], or a cluster URL (needs "
+            "--spark-input).",
+        ),
+    ] = DEFAULT_MASTER,
+    spark_input: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CUSTODES_SPARK_INPUT",
+            help="Parquet folder or URL the Spark cluster reads (events, people, accounts, "
+            "tickets); local mode exports the store's own.",
+        ),
+    ] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     fmt: Format = OutputFormat.table,
 ) -> None:
     """Build features and run the detectors over the event store."""
     from custodes.detect.detection import run_detection
+    from custodes.detect.engine import ENGINES, open_engine
 
-    if engine != "duckdb":
-        raise InputError(f"--engine {engine!r} is not available yet; use duckdb")
+    if engine not in ENGINES:
+        raise InputError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     console = Console(stderr=True, soft_wrap=True, quiet=fmt is not OutputFormat.table)
     with EventStore.open(data_dir) as store:
-        report = run_detection(
-            store,
-            since=_date(since, "--since"),
-            detectors=detector,
-            progress=lambda step: console.print(f"… {step}", highlight=False),
-        )
+        if engine == "spark":
+            console.print(f"… starting spark ({spark_master})", highlight=False)
+        clock = time.perf_counter()
+        with open_engine(engine, store, master=spark_master, spark_input=spark_input) as fx:
+            starting = time.perf_counter() - clock  # input export and session start
+            report = run_detection(
+                store,
+                since=_date(since, "--since"),
+                detectors=detector,
+                progress=lambda step: console.print(f"… {step}", highlight=False),
+                engine=fx,
+            )
+        if engine == "spark":
+            report.seconds = {"spark_start": starting, **report.seconds}
     summary: dict[str, Any] = {
         "detect_run": report.detect_run,
         "since": report.since,

@@ -16,6 +16,7 @@ import pyarrow as pa
 from custodes.clock import utc_now
 from custodes.detect.alert import Alert
 from custodes.detect.detector import DetectContext, Findings, create
+from custodes.detect.engine.base import Engine
 from custodes.detect.ensemble import build_ensemble
 from custodes.detect.feedback import apply_feedback
 from custodes.store.events import EventStore
@@ -40,7 +41,10 @@ def run_detection(
     as_of: datetime | None = None,
     detectors: list[str] | None = None,
     progress: Progress | None = None,
+    engine: Engine | None = None,
 ) -> DetectReport:
+    """``engine`` computes the features (default: the store's DuckDB; see
+    ``detect.engine`` for Spark); detectors always run on the store."""
     from custodes.detect.features import build_features
 
     say = progress or (lambda _msg: None)
@@ -57,7 +61,7 @@ def run_detection(
     try:
         say("features")
         clock = utc_now()
-        report.feature_rows = build_features(store, since)
+        report.feature_rows = build_features(store, since, engine)
         report.seconds["features"] = (utc_now() - clock).total_seconds()
         context = DetectContext(store, end, since)
         results: list[tuple[str, Findings]] = []

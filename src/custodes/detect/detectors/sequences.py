@@ -201,19 +201,24 @@ _DOMAIN: Final = (
 
 def candidates_sql(lo: datetime, hi: datetime) -> str:
     """Every row a step may match, with the day's volume of its kind against the norm."""
-    domain = _DOMAIN
-    where = {name: spec[0].format(domain=domain) for name, spec in _CLASSES.items()}
+    where = {name: spec[0].format(domain="e.domain") for name, spec in _CLASSES.items()}
     cls = _case((w, quote(name)) for name, w in where.items())
     measure = _case((where[name], spec[1]) for name, spec in _CLASSES.items())
     floor = _case((f"cls = {quote(name)}", str(spec[2])) for name, spec in _CLASSES.items())
     history = lo - timedelta(days=NORM_DAYS)
     return f"""
 CREATE OR REPLACE TEMP TABLE {_CANDIDATES} AS
-WITH ev AS (
-    SELECT e.*, {cls} AS cls, {measure} AS measure, {domain} AS domain,
-        json_extract_string(e.attrs, '$.grantee_id') AS grantee_id
+WITH read AS (
+    SELECT e.event_id, e.ts, e.actor_id, e.action, e.outcome, e.target_id, e.ip, e.country,
+        e.device_id, e.ticket_id, e.records, e.bytes, e.attrs, {_DOMAIN} AS domain
     FROM events e
     WHERE e.action IN {in_list(_ACTIONS)} AND e.ts >= {_ts(history)} AND e.ts < {_ts(hi)}
+),
+-- (The domain is parsed once, in ``read``, and only looked up here.)
+ev AS (
+    SELECT e.*, {cls} AS cls, {measure} AS measure,
+        json_extract_string(e.attrs, '$.grantee_id') AS grantee_id
+    FROM read e
 ),
 daily AS (
     SELECT ev.actor_id, coalesce(p.role, '?') AS role, ev.cls, CAST(ev.ts AS DATE) AS d,
@@ -258,15 +263,21 @@ grants AS (
     ASOF JOIN revokes r
         ON r.grantee_id = g.grantee_id AND r.target_id = g.target_id AND r.ts >= g.ts
 ),
--- First sightings over all history, one scan: (actor, device), (actor, country), actor.
-seen AS (
-    SELECT e.actor_id,
-        CASE WHEN grouping(e.device_id) = 0 THEN 'device'
-             WHEN grouping(e.country) = 0 THEN 'country' ELSE 'actor' END AS kind,
-        coalesce(e.device_id, e.country) AS value, min(e.ts) AS first_ts
+-- First sightings over all history, one aggregation of the events (per actor, device and
+-- country: a few thousand rows), then (actor, device), (actor, country), actor.
+sightings AS (
+    SELECT e.actor_id, e.device_id, e.country, min(e.ts) AS first_ts
     FROM events e
     WHERE e.ts < {_ts(hi)}
-    GROUP BY GROUPING SETS ((e.actor_id, e.device_id), (e.actor_id, e.country), (e.actor_id))
+    GROUP BY ALL
+),
+seen AS (
+    SELECT actor_id,
+        CASE WHEN grouping(device_id) = 0 THEN 'device'
+             WHEN grouping(country) = 0 THEN 'country' ELSE 'actor' END AS kind,
+        coalesce(device_id, country) AS value, min(first_ts) AS first_ts
+    FROM sightings
+    GROUP BY GROUPING SETS ((actor_id, device_id), (actor_id, country), (actor_id))
 )
 SELECT ev.event_id, ev.ts, ev.actor_id, ev.action, ev.outcome, ev.target_id, ev.ip,
     ev.country, ev.device_id, ev.cls, ev.domain, ev.grantee_id,

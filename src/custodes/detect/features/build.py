@@ -2,8 +2,12 @@
 
 Every statement scans the events at most once and reduces them to per-actor-day (or
 smaller) rows, so memory stays bounded at tens of millions of events; the final insert
-joins small tables. The whole build is one transaction: a failure leaves the previous
-table as it was.
+joins small tables. The whole build is one transaction of the event store: a failure
+leaves the previous table as it was.
+
+The statements are DuckDB SQL run by an engine (``detect.engine``): the event store itself
+by default, or Spark, which runs the same statements transpiled and hands the final rows
+back to the store.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Final
 
+from custodes.detect.engine.base import Engine
+from custodes.detect.engine.embedded import DuckDBEngine
 from custodes.detect.features.activity import activity_sql, slices_sql
 from custodes.detect.features.attributes import favour_sql, flags_sql
 from custodes.detect.features.catalog import FEATURE_COLUMNS, FEATURES, Group
@@ -59,66 +65,69 @@ def table_ddl() -> str:
     return f"CREATE TABLE {TABLE} (actor_id VARCHAR NOT NULL, day DATE NOT NULL, {cols})"
 
 
-def build_features(store: EventStore, since: dt.date | None = None) -> int:
+def build_features(
+    store: EventStore, since: dt.date | None = None, engine: Engine | None = None
+) -> int:
     """(Re)compute features_actor_day for local days >= since (all when None); returns
-    rows written.
+    rows written. ``engine`` computes them (default: the store's DuckDB).
 
     A table left by an older feature set is rebuilt in full, whatever ``since`` says:
     a partial rebuild cannot add columns to days it does not touch.
     """
+    engine = engine or DuckDBEngine(store)
     if not _table_current(store):
         since = None
     window = Window(since)
     written = f"SELECT count(*) FROM {TABLE} WHERE {_day_filter(window)}"
     try:
         with store.transaction():
-            source = _stage(store, window)
+            source = _stage(engine, window)
             if not _table_current(store):
                 store.execute(f"DROP TABLE IF EXISTS {TABLE}")
                 store.execute(table_ddl())
             store.execute(f"DELETE FROM {TABLE} WHERE {_day_filter(window)}")
-            store.execute(_insert_sql(source))
+            engine.execute(_insert_sql(source))
             return int(store.fetch_value(written))
     finally:
-        _drop(store, *_GROUP_TABLES, *_HELPERS)
+        _drop(engine, *_GROUP_TABLES, *_HELPERS)
 
 
-def _stage(store: EventStore, window: Window) -> dict[str, str]:
+def _stage(engine: Engine, window: Window) -> dict[str, str]:
     """Compute every group into its temp table, in dependency order, dropping each helper
     as soon as nothing needs it (they are the big ones); returns which table holds each
     feature."""
-    run = store.execute
+    run = engine.execute
     for sql in (people_sql(), offsets_sql(window), slices_sql(window), activity_sql()):
         run(sql)
     for sql in (presence_sql(), first_seen_sql(), sessions_sql()):
         run(sql)
-    _drop(store, "fx_slices", "fx_presence", "fx_first")
+    _drop(engine, "fx_slices", "fx_presence", "fx_first")
     for sql in (flags_sql(window), decisions_sql(window), gaps_sql(window), favour_sql(window)):
         run(sql)
     run(links_sql(window))
-    fallback = int(store.fetch_value(UNRESOLVED_SQL) or 0) > 0
+    fallback = int(engine.fetch_value(UNRESOLVED_SQL) or 0) > 0
     if fallback:
         run(fallback_links_sql())
     links = links_source(fallback)
     for sql in (received_sql(window, links), given_sql(window, links)):
         run(sql)
-    _drop(store, "fx_verdict_links", "fx_fallback_links")
+    _drop(engine, "fx_verdict_links", "fx_fallback_links")
     for sql in (conflicts_sql(), lookups_sql(window)):
         run(sql)
-    return _sources(store)
+    return _sources(engine)
 
 
-def _drop(store: EventStore, *tables: str) -> None:
+def _drop(engine: Engine, *tables: str) -> None:
     for name in tables:
-        store.execute(f"DROP TABLE IF EXISTS {name}")
+        engine.execute(f"DROP TABLE IF EXISTS {name}")
 
 
-def _sources(store: EventStore) -> dict[str, str]:
+def _sources(engine: Engine) -> dict[str, str]:
     """Feature → temp table; each catalogued feature must come from exactly one table
     (employment ones are computed in the final select)."""
     produced: list[tuple[str, str]] = []
     for table in _GROUP_TABLES:
-        cols = [c for c, _ in store.columns(f"SELECT * FROM {table}")]
+        cols = engine.columns(table)
         produced += [(c, table) for c in cols if c not in ("aid", "dn")]
     names = sorted(c for c, _ in produced)
     expected = sorted(f.name for f in FEATURES if f.group is not Group.EMPLOYMENT)
@@ -130,13 +139,15 @@ def _sources(store: EventStore) -> dict[str, str]:
 
 
 def _insert_sql(source: dict[str, str]) -> str:
+    """The feature rows from the staged temp tables into the store's table (the one
+    statement whose rows leave the engine)."""
     exprs: list[str] = []
     for f in FEATURES:
         if f.group is Group.EMPLOYMENT:
-            exprs.append(EMPLOYMENT[f.name])
+            exprs.append(f"{EMPLOYMENT[f.name]} AS {f.name}")
             continue
         ref = f"{_alias(source[f.name])}.{f.name}"
-        exprs.append(f"coalesce({ref}, 0)" if f.kind.zero_default else ref)
+        exprs.append(f"coalesce({ref}, 0) AS {f.name}" if f.kind.zero_default else ref)
     joins = "\n".join(
         f"LEFT JOIN {t} {_alias(t)} "
         f"ON {_alias(t)}.aid = activity.aid AND {_alias(t)}.dn = activity.dn"
@@ -145,7 +156,7 @@ def _insert_sql(source: dict[str, str]) -> str:
     select = ",\n    ".join(exprs)
     return f"""
 INSERT INTO {TABLE} (actor_id, day, {", ".join(FEATURE_COLUMNS)})
-SELECT p.actor_id, {day_from_number("activity.dn")},
+SELECT p.actor_id, {day_from_number("activity.dn")} AS day,
     {select}
 FROM fx_activity activity
 {joins}

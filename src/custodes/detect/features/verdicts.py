@@ -56,7 +56,7 @@ def fallback_links_sql() -> str:
     )
     return f"""
 CREATE OR REPLACE TEMP TABLE fx_fallback_links AS
-SELECT {keys}, any_value({attr("reviewed_actor_id")}) AS subject, u.judge_ts AS subject_ts
+SELECT {keys}, max({attr("reviewed_actor_id")}) AS subject, u.judge_ts AS subject_ts
 FROM ({unresolved.format("qa_review")}) AS u
 JOIN events e ON e.action = 'qa_review' AND e.actor_id = u.judge AND e.ts = u.judge_ts
     AND e.target_id = u.target_id

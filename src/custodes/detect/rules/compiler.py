@@ -25,6 +25,7 @@ _SQL_AGG: Final = {"sum": "sum", "mean": "avg", "max": "max", "min": "min"}
 _END_GRACE_HOURS: Final = 36
 # Zone offsets lie within -12 h..+14 h: a local day starts at most one UTC day earlier.
 _MAX_LEAD: Final = timedelta(days=1)
+_DAY_US: Final = 86_400_000_000
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,12 @@ def _events(rule: Rule, since: date | None) -> Query:
     history = "TRUE"
     if lo is not None:
         history = f"e.ts >= {params.add(datetime.combine(lo, time.min) - _MAX_LEAD)}"
-    local_ts = "timezone(coalesce(p.timezone, 'UTC'), CAST(e.ts AS TIMESTAMPTZ))"
+    # The local time of each event: the zone's offset on that UTC day when it holds all
+    # day (a join on a few thousand rows), else (days with a change) converted one by one.
+    local_ts = (
+        "CASE WHEN z.off IS NOT NULL THEN e.ts + z.off "
+        "ELSE timezone(coalesce(p.timezone, 'UTC'), CAST(e.ts AS TIMESTAMPTZ)) END"
+    )
     accounts = "LEFT JOIN accounts a ON a.account_id = e.target_id" if needs_accounts else ""
     daily, roll, single = _measure(threshold.measure, threshold.field)
     if windowed:
@@ -235,12 +241,15 @@ def _events(rule: Rule, since: date | None) -> Query:
         rolled, frame = f"{single} AS v, 1 AS n_days", ""
     bar = params.add(float(threshold.value))
     # With `per`, each (actor, key) is measured on its own; an actor-day is a hit when some
-    # key passes, and the key furthest past the bar is the one reported.
+    # key passes, and the key furthest past the bar is the one reported (the first in order
+    # among equals, so that runs agree).
     sql = f"""
-WITH ev AS (
+WITH {_zones_sql(history)},
+ev AS (
     SELECT e.actor_id, CAST({local_ts} AS DATE) AS day, {key} AS k, {measure} AS m
     FROM events e
     LEFT JOIN people p ON p.actor_id = e.actor_id
+    LEFT JOIN zones z ON z.tz = coalesce(p.timezone, 'UTC') AND z.d = CAST(e.ts AS DATE)
     {accounts}
     WHERE e.action IN ({actions}) AND ({filters}) AND {_scope(rule, params)} AND {history}
         AND {keyed} AND {_after_event(rule, local_ts)}
@@ -262,7 +271,8 @@ passed AS (
     WHERE v {_SQL_OP[threshold.op]} {bar} AND n_days >= {int(window.min_days)}
         AND {_since_filter(since, params)}
 )
-SELECT actor_id, day, max(margin) AS margin, arg_max(v, margin) AS v0, arg_max(k, margin) AS k
+SELECT actor_id, day, max(margin) AS margin, first(v ORDER BY margin DESC, k) AS v0,
+    first(k ORDER BY margin DESC, k) AS k
 FROM passed
 GROUP BY actor_id, day
 ORDER BY actor_id, day
@@ -276,6 +286,33 @@ ORDER BY actor_id, day
         (f"{threshold.op} {plain_number(threshold.value)}",),
         per=threshold.per,
     )
+
+
+def _zones_sql(history: str) -> str:
+    """CTE ``zones`` (tz, d, off): each staff time zone's UTC offset on each UTC day ``d``
+    of the events read, for the days on which it does not change (its offset at the first
+    and the last instant of the day agree; zones change offset a few times a year at
+    most). Converting every event's time through the zone database would cost more than
+    the rest of an events rule over review decisions."""
+    return f"""zones AS (
+    SELECT tz, d, off FROM (
+        SELECT z.tz, r.d,
+            timezone(z.tz, CAST(r.d AS TIMESTAMPTZ)) - CAST(r.d AS TIMESTAMP) AS off,
+            timezone(z.tz, CAST(r.d AS TIMESTAMPTZ) + INTERVAL {_DAY_US - 1} MICROSECOND)
+                - (CAST(r.d AS TIMESTAMP) + INTERVAL {_DAY_US - 1} MICROSECOND) AS off_end
+        FROM (
+            SELECT coalesce(timezone, 'UTC') AS tz FROM people UNION SELECT 'UTC'
+        ) AS z
+        CROSS JOIN (
+            SELECT first + CAST(unnest(range(last - first + 1)) AS INTEGER) AS d
+            FROM (
+                SELECT CAST(min(e.ts) AS DATE) AS first, CAST(max(e.ts) AS DATE) AS last
+                FROM events e WHERE {history}
+            )
+        ) AS r
+        WHERE z.tz IN (SELECT name FROM pg_timezone_names())
+    ) WHERE off = off_end
+)"""
 
 
 def _what(rule: Rule) -> str:
