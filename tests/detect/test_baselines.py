@@ -136,6 +136,26 @@ def test_alert_explains_itself_with_the_days_evidence(store: EventStore) -> None
     assert Z_ALERT > 0
 
 
+def test_two_signals_of_one_family_on_one_day_make_one_alert(store: EventStore) -> None:
+    team = {f"m{i}": _flat(2) for i in range(8)}
+    team["m3"][15] = 25
+    _setup(store, team, dict.fromkeys(team, "moderator"))
+    store.execute("ALTER TABLE features_actor_day ADD COLUMN lookups DOUBLE")
+    store.execute("UPDATE features_actor_day SET lookups = views / 2")
+    day = START + timedelta(days=15)
+    store.execute(
+        "INSERT INTO events (event_id, ts, actor_id, action) VALUES ('ev0', ?, 'm3', ?)",
+        [datetime.combine(day, datetime.min.time()) + timedelta(hours=9), "view_private_data"],
+    )
+    lookups = Signal("lookups", "unjustified_access", "lookups", ("view_private_data",))
+    findings = Baselines((SIGNAL, lookups)).run(DetectContext(store, datetime(2026, 3, 5)))
+    [alert] = findings.alerts
+    assert [r.split(":")[0] for r in alert.reasons] == ["private-data views", "lookups"]
+    assert alert.evidence_event_ids == ("ev0",)  # the same events behind both: listed once
+    alone = Baselines((SIGNAL,)).run(DetectContext(store, datetime(2026, 3, 5)))
+    assert alert.score > alone.alerts[0].score  # agreement within the family adds up
+
+
 def test_every_signal_names_a_feature_and_a_scenario() -> None:
     from custodes.detect.detectors.baselines import SIGNALS
     from custodes.detect.features import FEATURE_COLUMNS

@@ -116,3 +116,36 @@ def test_incremental_rebuild_keeps_earlier_days(store: EventStore) -> None:
     after = _ensemble(store, since=D0 + timedelta(days=1))
     assert after[("a", 0)] == before[("a", 0)]  # not rebuilt: before `since`
     assert after[("a", 2)] > before[("a", 2)]
+
+
+def _alert(store: EventStore, alert_id: str, actor: str, day: int, own: float) -> None:
+    start = D0 + timedelta(days=day)
+    store.execute(
+        "INSERT INTO alerts (alert_id, actor_id, detector, category, severity, score, "
+        "window_start, window_end, detector_score) VALUES (?, ?, 'baselines', "
+        "'unjustified_access', 'low', ?, ?, ?, ?)",
+        [alert_id, actor, own, start, start + timedelta(days=1), own],
+    )
+
+
+def test_alerts_are_ordered_by_the_ensemble_with_their_own_score_breaking_ties(
+    store: EventStore,
+) -> None:
+    """The confident alert of one detector's lone spike ranks below a modest alert on a
+    day two detectors agree about; on one day, the detector's own score orders alerts."""
+    _active(store, {"both": [0], "one": [0], **_quiet(98)})
+    _scores(
+        store,
+        [("both", 0, "baselines", 0.6), ("both", 0, "rules", 0.6), ("one", 0, "anomaly", 0.99)],
+    )
+    _alert(store, "lone", "one", 0, 0.99)
+    _alert(store, "agreed-low", "both", 0, 0.3)
+    _alert(store, "agreed-high", "both", 0, 0.6)
+    got = _ensemble(store)
+    ensemble.prioritise_alerts(store, None)
+    ensemble.prioritise_alerts(store, None)  # idempotent: reads only detector_score
+    rows = dict(store.fetch_all("SELECT alert_id, score FROM alerts"))
+    assert rows["agreed-high"] > rows["agreed-low"] > rows["lone"]
+    w = ensemble.OWN_WEIGHT
+    assert rows["lone"] == pytest.approx((1 - w) * got[("one", 0)] + w * 0.99)
+    assert rows["agreed-low"] == pytest.approx((1 - w) * got[("both", 0)] + w * 0.3)

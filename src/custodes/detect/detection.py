@@ -17,7 +17,7 @@ from custodes.clock import utc_now
 from custodes.detect.alert import Alert
 from custodes.detect.detector import DetectContext, Findings, create
 from custodes.detect.engine.base import Engine
-from custodes.detect.ensemble import build_ensemble
+from custodes.detect.ensemble import build_ensemble, prioritise_alerts
 from custodes.detect.feedback import apply_feedback
 from custodes.store.events import EventStore
 
@@ -74,8 +74,9 @@ def run_detection(
             for name, findings in results:
                 _replace(store, name, findings, since, run)
                 report.alerts[name] = len(findings.alerts)
-            report.suppressed = apply_feedback(store)
             build_ensemble(store, since, run)
+            prioritise_alerts(store, since)
+            report.suppressed = apply_feedback(store)  # on the scores analysts see
             store.execute(
                 "UPDATE detect_runs SET finished_at = ?, status = 'completed', feature_rows = ?, "
                 "alerts = ? WHERE detect_run = ?",
@@ -117,8 +118,8 @@ def _replace(
             # An alert found again (same id) replaces the old copy.
             store.execute("DELETE FROM alerts WHERE alert_id IN (SELECT alert_id FROM new_alerts)")
             store.execute(
-                f"INSERT INTO alerts ({', '.join(_ALERT_COLUMNS)}, detect_run) "
-                f"SELECT {', '.join(_ALERT_COLUMNS)}, {run} FROM new_alerts"
+                f"INSERT INTO alerts ({', '.join(_ALERT_COLUMNS)}, detect_run, detector_score) "
+                f"SELECT {', '.join(_ALERT_COLUMNS)}, {run}, score FROM new_alerts"
             )
         finally:
             store.unregister("new_alerts")

@@ -20,6 +20,7 @@ def evidence_for(
     store: EventStore, wanted: list[tuple[str, object, tuple[str, ...]]]
 ) -> dict[tuple[str, object, tuple[str, ...]], tuple[str, ...]]:
     """The first events behind each hit, found in one query for all hits."""
+    wanted = list(dict.fromkeys(wanted))  # a hit wanted twice would list its events twice
     if not wanted:
         return {}
     table = pa.table(
@@ -30,21 +31,28 @@ def evidence_for(
         }
     )
     store.register("evidence_wanted", table)
+    # A local day lies within the UTC days before, of and after it: events are matched on
+    # (actor, UTC day), not on the actor alone, and read only from the days wanted.
+    days = [w[1] for w in wanted]
+    lo, hi = min(days), max(days)  # type: ignore[type-var]
     try:
         rows = store.fetch_all(
             f"""
             SELECT w.actor_id, w.day, w.actions,
                    list(e.event_id ORDER BY e.ts)[1:{EVIDENCE_PER_ALERT}]
-            FROM evidence_wanted w
+            FROM (
+                SELECT *, unnest([day - 1, day, day + 1]) AS utc_day FROM evidence_wanted
+            ) AS w
             LEFT JOIN people p ON p.actor_id = w.actor_id
-            JOIN events e ON e.actor_id = w.actor_id
+            JOIN events e ON e.actor_id = w.actor_id AND CAST(e.ts AS DATE) = w.utc_day
                 AND list_contains(w.actions, e.action)
-                AND e.ts >= CAST(w.day AS TIMESTAMP) - INTERVAL 1 DAY
-                AND e.ts < CAST(w.day AS TIMESTAMP) + INTERVAL 2 DAY
                 AND CAST(timezone(coalesce(p.timezone, 'UTC'), CAST(e.ts AS TIMESTAMPTZ)) AS DATE)
                     = w.day
-            GROUP BY ALL
-            """
+            WHERE e.ts >= CAST(? AS TIMESTAMP) - INTERVAL 1 DAY
+                AND e.ts < CAST(? AS TIMESTAMP) + INTERVAL 2 DAY
+            GROUP BY w.actor_id, w.day, w.actions
+            """,
+            [lo, hi],
         )
     finally:
         store.unregister("evidence_wanted")

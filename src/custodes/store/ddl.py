@@ -65,6 +65,9 @@ MIGRATIONS: Final[tuple[str, ...]] = (
     """CREATE TABLE IF NOT EXISTS calibrations (
         version BIGINT, created_at TIMESTAMP, analyst VARCHAR, reason VARCHAR,
         pattern VARCHAR, min_score DOUBLE, true_positives BIGINT, false_positives BIGINT)""",
+    # An alert's `score` ranks it among all alerts (see detect/ensemble.py); what its own
+    # detector said is kept beside it.
+    "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS detector_score DOUBLE",
 )
 
 # Tables `custodes status` reports, in display order.

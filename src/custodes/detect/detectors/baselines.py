@@ -15,15 +15,14 @@ raw value, and a scale floor so that a count going 0 → 1 is not infinitely sur
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-
-import pyarrow as pa
+from typing import Any, Final
 
 from custodes.detect.alert import Alert, Severity
 from custodes.detect.detector import SCORE_SCHEMA, DetectContext, Findings, register
-from custodes.detect.evidence import evidence_for
+from custodes.detect.evidence import EVIDENCE_PER_ALERT, evidence_for
+from custodes.detect.features.sqltext import quote
 from custodes.store.events import EventStore
 
 
@@ -221,6 +220,9 @@ MIN_HISTORY = 7
 MIN_PEERS = 5
 Z_ALERT = 4.0
 COMBINE_WEIGHT = 0.5
+# Signals positive on at most this share of the actor-days read are scored day by day
+# (history by a join), the others by a sliding window over every actor-day.
+SPARSE_SHARE = 0.3
 
 
 @register("baselines")
@@ -231,68 +233,133 @@ class Baselines:
         self.signals = SIGNALS if signals is None else signals
 
     def run(self, context: DetectContext) -> Findings:
+        """z-scores, family evidence and day scores are computed in the store (one row per
+        actor-day and signal would be millions of Python objects at scale); only the hits
+        come back to Python, to be worded."""
         store = context.store
-        rows: list[tuple[str, object, str, float, float, float | None, float | None]] = []
-        for signal in self.signals:
-            rows.extend((*r[:2], signal.feature, *r[2:]) for r in _zscores(store, signal, context))
-        by_signal = {s.feature: s for s in self.signals}
-        by_category: dict[tuple[str, object, str], list[float]] = defaultdict(list)
-        hits = []
-        for actor, day, feature, value, z, own_median, peer_median in rows:
-            signal = by_signal[feature]
-            if value < signal.min_value:
-                # Too small to matter: it may still add to its family's evidence that day,
-                # but never by more than a sub-threshold signal would.
-                z = min(z, Z_ALERT - 1)
-            score = _squash(z)
-            by_category[(actor, day, signal.category)].append(z)
-            if z >= Z_ALERT and value >= signal.min_value:
-                hits.append((actor, day, signal, value, z, score, own_median, peer_median))
-        evidence = evidence_for(store, [(h[0], h[1], h[2].actions) for h in hits])
-        alerts = [
-            _alert(
-                actor,
-                day,
-                signal,
-                value,
-                z,
-                score,
-                own,
-                peer,
-                evidence.get((actor, day, signal.actions), ()),
-            )
-            for actor, day, signal, value, z, score, own, peer in hits
-        ]
-        day_score: dict[tuple[str, object], float] = defaultdict(float)
-        for (actor, day, _), zs in by_category.items():
-            day_score[(actor, day)] = max(day_score[(actor, day)], _squash(_combine(zs)))
-        scores = pa.table(
-            {
-                "actor_id": [k[0] for k in day_score],
-                "day": pa.array([k[1] for k in day_score], pa.date32()),
-                "score": pa.array(list(day_score.values()), pa.float64()),
-            },
-            schema=SCORE_SCHEMA,
+        store.execute(
+            f"CREATE OR REPLACE TEMP TABLE {_ZTABLE} (actor_id VARCHAR, day DATE, "
+            "signal INTEGER, category VARCHAR, value DOUBLE, z DOUBLE, big BOOLEAN, "
+            "own_median DOUBLE, peer_median DOUBLE)"
         )
-        return Findings(alerts, scores)
+        try:
+            shares = _positive_shares(store, self.signals, context)
+            for i, signal in enumerate(self.signals):
+                sparse = shares[i] <= SPARSE_SHARE
+                store.execute(
+                    f"INSERT INTO {_ZTABLE} {_zscores_sql(i, signal, context, sparse=sparse)}"
+                )
+            rows = store.fetch_all(
+                f"SELECT actor_id, day, signal, value, z, own_median, peer_median "
+                f"FROM {_ZTABLE} WHERE z >= {Z_ALERT!r} AND big ORDER BY signal, actor_id, day"
+            )
+            scores = store.fetch_arrow(_DAY_SCORES_SQL)
+        finally:
+            store.execute(f"DROP TABLE IF EXISTS {_ZTABLE}")
+        hits = [
+            (actor, day, self.signals[i], float(value), float(z), _squash(float(z)), own, peer)
+            for actor, day, i, value, z, own, peer in rows
+        ]
+        evidence = evidence_for(store, [(h[0], h[1], h[2].actions) for h in hits])
+        # One alert per actor, day and family: its signals' reasons, strongest first.
+        by_family: dict[tuple[str, object, str], list[_Hit]] = {}
+        for hit in sorted(hits, key=lambda h: -h[4]):
+            by_family.setdefault((hit[0], hit[1], hit[2].category), []).append(hit)
+        alerts = [_alert(group, evidence) for group in by_family.values()]
+        return Findings(alerts, scores.cast(SCORE_SCHEMA))
 
 
-def _zscores(
-    store: EventStore, signal: Signal, context: DetectContext
-) -> list[tuple[str, object, float, float, float | None, float | None]]:
+_ZTABLE = "baselines_z"
+
+# One family's evidence on one day: the strongest signal, plus the others with halving
+# weights, so several moderately unusual signals of one kind of misconduct (fast AND
+# one-label AND rubber-stamping) outrank one signal's lone spike of the same size; with no
+# positive signal, the largest. Squashed, and a day keeps its strongest family.
+_DAY_SCORES_SQL = f"""
+    WITH family AS (
+        SELECT actor_id, day, category, max(z) AS top,
+            list(z ORDER BY z DESC) FILTER (WHERE z > 0) AS positive
+        FROM {_ZTABLE}
+        GROUP BY actor_id, day, category
+    ),
+    combined AS (
+        SELECT actor_id, day,
+            CASE WHEN coalesce(len(positive), 0) > 0 THEN list_reduce(
+                list_transform(positive, lambda z, i: z * pow({COMBINE_WEIGHT!r}, i - 1)),
+                lambda a, b: a + b)
+            ELSE top END AS c
+        FROM family
+    )
+    SELECT actor_id, day, max(1.0 / (1.0 + exp(-(c - {Z_ALERT!r})))) AS score
+    FROM combined
+    GROUP BY actor_id, day
+    ORDER BY actor_id, day
+"""
+
+
+_QUARTILES: Final = "[0.25, 0.5, 0.75]"  # one pass for the median and the quartiles
+
+
+def _positive_shares(
+    store: EventStore, signals: tuple[Signal, ...], context: DetectContext
+) -> list[float]:
+    """Per signal: the share of the actor-days read whose value is positive and scored."""
+    since, history = "TRUE", "TRUE"
+    if context.since is not None:
+        since = f"day >= DATE '{context.since.isoformat()}'"
+        history = f"day >= DATE '{context.since.isoformat()}' - INTERVAL {HISTORY_DAYS + 1} DAYS"
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE CAST({_column(s)} AS DOUBLE) > 0 AND {since})" for s in signals
+    )
+    row = store.fetch_all(f"SELECT count(*), {counts} FROM features_actor_day WHERE {history}")[0]
+    total = max(int(row[0]), 1)
+    return [int(n) / total for n in row[1:]]
+
+
+def _column(signal: Signal) -> str:
+    return '"' + signal.feature.replace('"', '""') + '"'
+
+
+def _zscores_sql(index: int, signal: Signal, context: DetectContext, *, sparse: bool) -> str:
+    """Rows of ``baselines_z`` for one signal: every actor-day with a baseline and a
+    positive value. A value too small to matter (below ``min_value``) may still add to its
+    family's evidence that day, but never by more than a sub-threshold signal would.
+
+    Only days with a positive value are scored, so for a ``sparse`` signal (positive on few
+    actor-days: most of them) their own history is gathered by a join and summarised per
+    day, instead of a sliding window over every actor-day; the medians and ranges are the
+    same either way."""
     since = "" if context.since is None else f"WHERE o.day >= DATE '{context.since.isoformat()}'"
+    recent = "" if context.since is None else f"AND day >= DATE '{context.since.isoformat()}'"
     # Incremental runs need only the history window before `since`, not all of it.
     history = (
         ""
         if context.since is None
         else f"WHERE f.day >= DATE '{context.since.isoformat()}' - INTERVAL {HISTORY_DAYS + 1} DAYS"
     )
-    column = '"' + signal.feature.replace('"', '""') + '"'
+    column = _column(signal)
     floor = float(signal.min_scale)
     raw = f"CAST(f.{column} AS DOUBLE)"
     x = f"ln(1 + {raw})" if signal.log else raw
     sign = -1 if signal.low_is_bad else 1
-    sql = f"""
+    small = repr(float(signal.min_value))
+    if sparse:
+        own = f"""
+            SELECT t.actor_id, t.day, t.x, t.raw, t.role, t.site, t.new_hire,
+                count(h.day) AS n_hist, quantile_cont(h.x, {_QUARTILES}) AS q
+            FROM scored t
+            LEFT JOIN f h ON h.actor_id = t.actor_id
+                AND h.day >= t.day - INTERVAL {HISTORY_DAYS} DAYS
+                AND h.day <= t.day - INTERVAL 1 DAY
+            GROUP BY ALL"""
+    else:
+        own = f"""
+            SELECT actor_id, day, x, raw, role, site, new_hire,
+                count(*) OVER w AS n_hist, quantile_cont(x, {_QUARTILES}) OVER w AS q
+            FROM f
+            WINDOW w AS (PARTITION BY actor_id ORDER BY day RANGE BETWEEN
+                INTERVAL {HISTORY_DAYS} DAYS PRECEDING AND INTERVAL 1 DAY PRECEDING)"""
+    return f"""
         WITH f AS (
             SELECT f.actor_id, f.day, {x} AS x, {raw} AS raw,
                    coalesce(p.role, '?') AS role, coalesce(p.site, '?') AS site,
@@ -300,19 +367,13 @@ def _zscores(
             FROM features_actor_day f LEFT JOIN people p ON p.actor_id = f.actor_id
             {history}
         ),
-        own AS (
-            SELECT actor_id, day, x, raw, role, site, new_hire,
-                count(*) OVER w AS n_hist,
-                quantile_cont(x, 0.5) OVER w AS med,
-                quantile_cont(x, 0.75) OVER w - quantile_cont(x, 0.25) OVER w AS iqr
-            FROM f
-            WINDOW w AS (PARTITION BY actor_id ORDER BY day
-                RANGE BETWEEN INTERVAL {HISTORY_DAYS} DAYS PRECEDING AND INTERVAL 1 DAY PRECEDING)
-        ),
+        scored AS (SELECT * FROM f WHERE raw > 0 {recent}),
+        own AS (SELECT *, q[2] AS med, q[3] - q[1] AS iqr FROM ({own})),
         peer AS (
             SELECT day, role, site, count(*) AS n_peer, quantile_cont(x, 0.5) AS pmed,
                    quantile_cont(x, 0.75) - quantile_cont(x, 0.25) AS piqr
-            FROM f GROUP BY day, role, site
+            FROM f SEMI JOIN (SELECT DISTINCT day, role, site FROM scored) USING (day, role, site)
+            GROUP BY day, role, site
         ),
         z AS (
             SELECT o.actor_id, o.day, o.raw,
@@ -326,21 +387,15 @@ def _zscores(
             FROM own o JOIN peer p ON p.day = o.day AND p.role = o.role AND p.site = o.site
             {since}
         )
-        SELECT actor_id, day, raw,
-               coalesce(least(z_own, z_peer), z_own, z_peer) AS z, own_median, peer_median
-        FROM z WHERE coalesce(z_own, z_peer) IS NOT NULL AND raw > 0
+        SELECT actor_id, day, {index} AS signal, {quote(signal.category)} AS category,
+            raw AS value,
+            CASE WHEN raw < {small} THEN least(zz, {Z_ALERT - 1!r}) ELSE zz END AS z,
+            raw >= {small} AS big, own_median, peer_median
+        FROM (
+            SELECT *, coalesce(least(z_own, z_peer), z_own, z_peer) AS zz FROM z
+            WHERE coalesce(z_own, z_peer) IS NOT NULL AND raw > 0
+        )
     """
-    return [(r[0], r[1], float(r[2]), float(r[3]), r[4], r[5]) for r in store.fetch_all(sql)]
-
-
-def _combine(zs: list[float]) -> float:
-    """One family's evidence on one day: the strongest signal, plus the others with halving
-    weights, so several moderately unusual signals of one kind of misconduct (fast AND
-    one-label AND rubber-stamping) outrank one signal's lone spike of the same size."""
-    ordered = sorted((z for z in zs if z > 0), reverse=True)
-    if not ordered:
-        return max(zs)
-    return sum(z * COMBINE_WEIGHT**i for i, z in enumerate(ordered))
 
 
 def _squash(z: float) -> float:
@@ -366,18 +421,34 @@ def _severity(z: float) -> Severity:
     return Severity.low
 
 
+_Hit = tuple[str, Any, Signal, float, float, float, float | None, float | None]
+
+
 def _alert(
-    actor: str,
-    day: object,
-    signal: Signal,
-    value: float,
-    z: float,
-    score: float,
-    own: float | None,
-    peer: float | None,
-    evidence: tuple[str, ...],
+    group: list[_Hit],
+    evidence: dict[tuple[str, object, tuple[str, ...]], tuple[str, ...]],
 ) -> Alert:
-    start = datetime.combine(day, time.min)  # type: ignore[arg-type]
+    """One family's hits on one actor-day (strongest first) as one alert, scored as the
+    day scores combine them, so two signals of one kind of misconduct read as one finding."""
+    actor, day, top = group[0][0], group[0][1], group[0][2]
+    combined = sum(h[4] * COMBINE_WEIGHT**i for i, h in enumerate(group))
+    start = datetime.combine(day, time.min)
+    events = dict.fromkeys(e for h in group for e in evidence.get((actor, day, h[2].actions), ()))
+    return Alert(
+        actor_id=actor,
+        detector="baselines",
+        category=top.category,
+        severity=_severity(combined),
+        score=_squash(combined),
+        window_start=start,
+        window_end=start + timedelta(days=1),
+        reasons=tuple(_reason(h[2], h[3], h[4], h[6], h[7]) for h in group),
+        evidence_event_ids=tuple(events)[:EVIDENCE_PER_ALERT],
+        pattern=f"baselines:{top.feature}",
+    )
+
+
+def _reason(signal: Signal, value: float, z: float, own: float | None, peer: float | None) -> str:
     if signal.log:  # medians were taken of ln(1 + x); say them in the feature's own units
         own = None if own is None else math.expm1(own)
         peer = None if peer is None else math.expm1(peer)
@@ -386,16 +457,4 @@ def _alert(
         typical.append(f"usually {_amount(own)} for them")
     if peer is not None:
         typical.append(f"{_amount(peer)} for peers that day")
-    reason = f"{signal.what}: {_amount(value)} ({', '.join(typical) or 'no baseline'}; z = {z:.1f})"
-    return Alert(
-        actor_id=actor,
-        detector="baselines",
-        category=signal.category,
-        severity=_severity(z),
-        score=score,
-        window_start=start,
-        window_end=start + timedelta(days=1),
-        reasons=(reason,),
-        evidence_event_ids=evidence,
-        pattern=f"baselines:{signal.feature}",
-    )
+    return f"{signal.what}: {_amount(value)} ({', '.join(typical) or 'no baseline'}; z = {z:.1f})"

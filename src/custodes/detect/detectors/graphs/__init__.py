@@ -1,8 +1,8 @@
 """Graphs: misconduct that lives in relationships, not in any one person's day.
 
 Four relationship patterns, each an edge aggregation in DuckDB over trailing 28-day windows
-(see ``frame``) judged in Python on the reduced edges, with networkx where a graph algorithm
-is the point:
+(see ``frame``) judged in Python on the reduced edges, with connected components
+(``components``) where a graph algorithm is the point:
 
 * benefit concentration (paid reversal): moderator -> creator favourable outcomes;
 * enforcement concentration (malicious enforcement): moderator -> creator removals, whose
@@ -42,16 +42,16 @@ class Graphs:
         frame = Frame.of(store, context)
         if frame is None:
             return Findings()
-        rows = store.fetch_arrow(outcomes.edges_sql(frame)).to_pylist()
-        enforcement = _worth(outcomes.moderator_findings(rows, outcomes.ENFORCEMENT))
-        outcomes.describe_clusters(store, enforcement)
+        with outcomes.edges(store, frame) as rows:
+            enforcement = _worth(outcomes.moderator_findings(rows, outcomes.ENFORCEMENT))
+            outcomes.describe_clusters(store, enforcement)
+            found = _worth(outcomes.moderator_findings(rows, outcomes.BENEFIT)) + enforcement
+            # The decisions behind them are read while the edges' tables still exist.
+            attach_evidence(store, frame, found, outcomes.lookup_sql(frame))
         by_lookup = (
-            (_worth(outcomes.moderator_findings(rows, outcomes.BENEFIT)) + enforcement,
-             outcomes.lookup_sql()),
             (_worth(qa.findings(store, frame)), qa.lookup_sql()),
             (_worth(sharing.findings(store, frame)), sharing.lookup_sql()),
-        )  # fmt: skip
-        found: list[Finding] = []
+        )
         for findings, lookup in by_lookup:
             attach_evidence(store, frame, findings, lookup)
             found += findings

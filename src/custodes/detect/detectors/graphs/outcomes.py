@@ -26,13 +26,15 @@ whether other moderators target them too.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
-import networkx as nx
-
+from custodes.detect.detectors.graphs.components import components
 from custodes.detect.detectors.graphs.finding import Finding, local_day
-from custodes.detect.detectors.graphs.frame import Frame
+from custodes.detect.detectors.graphs.frame import SPAN_WEEKS, Frame
+from custodes.detect.detectors.graphs.staging import Step, staged
 from custodes.detect.detectors.graphs.stats import (
     PRIOR_WEIGHT,
     odds_adjusted,
@@ -76,78 +78,195 @@ BENEFIT: Final = Direction("benefit_concentration", "paid_reversal", "favourable
 ENFORCEMENT: Final = Direction("enforcement_concentration", "malicious_enforcement", "unfavourable")
 
 
-def edges_sql(frame: Frame) -> str:
-    """Candidate edges per window with the creator's, the moderator's and everyone's totals."""
+_COUNTS = _SUMS[:5]  # counted from the decisions themselves
+_OPINIONS = _SUMS[5:]  # summed from the second opinions on them
+_OWNER = "json_extract_string({}.attrs, '$.owner_account_id')"
+
+
+@contextmanager
+def edges(store: EventStore, frame: Frame) -> Iterator[list[dict[str, Any]]]:
+    """Candidate edges per window with the creator's, the moderator's and everyone's totals
+    (one row per moderator, creator and window with at least three favourable or three
+    unfavourable outcomes). Inside the block, ``lookup_sql`` can find their decisions."""
+    steps, final = edges_sql(frame)
+    with staged(store, steps):
+        rows: list[dict[str, Any]] = store.fetch_arrow(final).to_pylist()
+        yield rows
+
+
+def edges_sql(frame: Frame) -> tuple[list[Step], str]:
+    """The steps, then the query reading them.
+
+    Nearly every decision is the only one of its moderator, creator and week, so nothing
+    is aggregated per edge until the edge is known to matter: a window holds three
+    favourable outcomes for a pair when, in week order, an outcome and the one two after
+    it are at most three weeks apart, which one pass over the decisions finds. Second
+    opinions (QA verdicts, appeals) concern a tenth of the decisions and are attached to
+    them by row number, so the events are read with their attributes only once."""
     outcomes = (*FAVOURABLE_REVIEW, *UNFAVOURABLE_REVIEW, *JUDGED_APPEAL)
-    judged = f"({_REVIEW} AND d.outcome IN {in_list((*FAVOURABLE_REVIEW, *UNFAVOURABLE_REVIEW))})"
+    decisions = (
+        f"e.action IN ('review_decision', 'appeal_decision') AND e.outcome IN "
+        f"{in_list(outcomes)} AND {frame.events_in_range()}"
+    )
+    last = SPAN_WEEKS - 1
+    steps: list[Step] = [
+        # Decisions: who, whose content (c), which week, what outcome. Those on content of
+        # an unknown creator are left out where the table is read (``c IS NOT NULL``), not
+        # here: DuckDB would parse each document twice, for the filter and for the value.
+        (
+            "graphs_decisions",
+            f"""
+            SELECT rid, m, c, b, {_FAV_R} AS fr, {_UNF_R} AS ur, {_APPEAL} AS na,
+                {_FAV_A} AS fa
+            FROM (
+                SELECT e.rowid AS rid, e.actor_id AS m, {_OWNER.format("e")} AS c,
+                    {frame.bucket()} AS b, e.action, e.outcome
+                FROM events e WHERE {decisions}
+            ) AS d""",
+        ),
+        # Second opinions on the decisions that had any: QA verdicts, and appeals decided by
+        # someone else, matched to the latest decision on that content before them.
+        (
+            "graphs_opinions",
+            f"""
+            WITH qa AS (
+                SELECT e.target_id AS event_id, count(*) AS qn,
+                    count(*) FILTER (WHERE e.outcome = 'disagree') AS qd
+                FROM events e
+                WHERE e.action = 'qa_review' AND e.ts >= {_ts(frame.start)}
+                GROUP BY ALL
+            ),
+            appealed AS (
+                SELECT e.target_id, e.ts, e.outcome, e.actor_id FROM events e
+                WHERE e.action = 'appeal_decision' AND e.outcome IN {in_list(JUDGED_APPEAL)}
+                    AND e.ts >= {_ts(frame.start)}
+            ),
+            opinions AS (
+                SELECT e.rowid AS rid, qa.qn, qa.qd, 0 AS an, 0 AS ao
+                FROM qa JOIN events e ON e.event_id = qa.event_id
+                WHERE {decisions}
+                UNION ALL
+                SELECT r.rid, 0, 0, count(*) AS an,
+                    count(*) FILTER (WHERE a.outcome IN {in_list(FAVOURABLE_APPEAL)}) AS ao
+                FROM appealed AS a
+                ASOF JOIN (
+                    SELECT e.rowid AS rid, e.target_id, e.ts, e.actor_id AS m, e.outcome
+                    FROM events e
+                    WHERE {decisions} AND e.action = 'review_decision'
+                        AND e.target_id IN (SELECT target_id FROM appealed)
+                ) AS r
+                    ON a.target_id = r.target_id AND a.ts >= r.ts
+                WHERE a.actor_id <> r.m AND r.outcome IN {in_list(UNFAVOURABLE_REVIEW)}
+                GROUP BY ALL
+            )
+            SELECT d.m, d.c, d.b,
+                CASE WHEN d.fr THEN o.qn ELSE 0 END AS fqn,
+                CASE WHEN d.fr THEN o.qd ELSE 0 END AS fqd,
+                CASE WHEN d.ur THEN o.qn ELSE 0 END AS uqn,
+                CASE WHEN d.ur THEN o.qd ELSE 0 END AS uqd,
+                o.an AS uan, o.ao AS uao
+            FROM opinions o JOIN graphs_decisions d ON d.rid = o.rid
+            WHERE d.c IS NOT NULL""",
+        ),
+        # The edge windows worth judging (see above): those holding an outcome and the
+        # one two after it of the same kind.
+        (
+            "graphs_hot",
+            f"""
+            WITH runs AS (
+                SELECT m, c, b, lead(b, 2) OVER (PARTITION BY m, c, fav ORDER BY b) AS b2
+                FROM (
+                    SELECT m, c, b, fr OR fa AS fav FROM graphs_decisions
+                    WHERE (fr OR fa OR ur) AND c IS NOT NULL
+                )
+            )
+            SELECT DISTINCT r.m, r.c, r.b - o.i AS w
+            FROM runs r CROSS JOIN range({SPAN_WEEKS}) AS o(i)
+            WHERE r.b2 - r.b <= {last} AND r.b - o.i >= r.b2 - {last}
+                AND r.b - o.i >= 0 AND r.b - o.i < {frame.windows}""",
+        ),
+        (
+            "graphs_counts_mcb",
+            f"""
+            SELECT s.m, s.c, s.b, {_counted("s")}
+            FROM graphs_decisions s SEMI JOIN (SELECT DISTINCT m, c FROM graphs_hot) h
+                USING (m, c)
+            GROUP BY ALL""",
+        ),
+        (
+            "graphs_counts_cb",
+            f"SELECT s.c, s.b, {_counted('s')} FROM graphs_decisions s "
+            "WHERE s.c IS NOT NULL GROUP BY ALL",
+        ),
+        (
+            "graphs_counts_mb",
+            f"SELECT s.m, s.b, {_counted('s')} FROM graphs_decisions s "
+            "WHERE s.c IS NOT NULL GROUP BY ALL",
+        ),
+    ]
     sums = ", ".join(f"CAST(sum(s.{c}) AS BIGINT) AS {c}" for c in _SUMS)
-    return f"""
-WITH d AS MATERIALIZED (
-    SELECT e.event_id, e.ts, e.target_id, e.actor_id AS m, e.action, e.outcome,
-        json_extract_string(e.attrs, '$.owner_account_id') AS c, {frame.bucket()} AS b
-    FROM events e
-    WHERE e.action IN ('review_decision', 'appeal_decision') AND e.outcome IN {in_list(outcomes)}
-        AND {frame.events_in_range()}
-),
-qa AS (
-    SELECT e.target_id AS event_id, count(*) AS qn,
-        count(*) FILTER (WHERE e.outcome = 'disagree') AS qd
-    FROM events e
-    WHERE e.action = 'qa_review' AND e.ts >= {_ts(frame.start)}
+    hot_pairs = "SEMI JOIN (SELECT DISTINCT m, c FROM graphs_hot) h USING (m, c)"
+    final = f"""
+WITH eb AS ({_weekly("m, c, b", hot_pairs)}),
+ew AS (
+    SELECT h.m, h.c, h.w, {", ".join(f"CAST(sum(eb.{c}) AS BIGINT) AS {c}" for c in _SUMS)}
+    FROM graphs_hot h
+    JOIN eb ON eb.m = h.m AND eb.c = h.c AND eb.b >= h.w AND eb.b <= h.w + {last}
     GROUP BY ALL
 ),
-appeals AS (
-    SELECT r.event_id, count(*) AS an,
-        count(*) FILTER (WHERE a.outcome IN {in_list(FAVOURABLE_APPEAL)}) AS ao
-    FROM (
-        SELECT e.target_id, e.ts, e.outcome, e.actor_id FROM events e
-        WHERE e.action = 'appeal_decision' AND e.outcome IN {in_list(JUDGED_APPEAL)}
-            AND e.ts >= {_ts(frame.start)}
-    ) AS a
-    ASOF JOIN (SELECT d.event_id, d.target_id, d.ts, d.m, d.outcome FROM d WHERE {_REVIEW}) AS r
-        ON a.target_id = r.target_id AND a.ts >= r.ts
-    WHERE a.actor_id <> r.m AND r.outcome IN {in_list(UNFAVOURABLE_REVIEW)}
-    GROUP BY ALL
+cb AS ({_weekly("c, b")}),
+-- The creators' totals in the windows of the edges only (not spread over every window).
+cw AS (
+    SELECT n.c, n.w, {", ".join(f"CAST(sum(cb.{c}) AS BIGINT) AS {c}" for c in _SUMS)}
+    FROM (SELECT DISTINCT c, w FROM ew) AS n
+    JOIN cb ON cb.c = n.c AND cb.b >= n.w AND cb.b <= n.w + {last}
+    GROUP BY n.c, n.w
 ),
-eb AS MATERIALIZED (
-    SELECT d.m, d.c, d.b,
-        count(*) FILTER (WHERE {judged}) AS nr,
-        count(*) FILTER (WHERE {_FAV_R}) AS fr,
-        count(*) FILTER (WHERE {_UNF_R}) AS ur,
-        count(*) FILTER (WHERE {_APPEAL}) AS na,
-        count(*) FILTER (WHERE {_FAV_A}) AS fa,
-        CAST(coalesce(sum(qa.qn) FILTER (WHERE {_FAV_R}), 0) AS BIGINT) AS fqn,
-        CAST(coalesce(sum(qa.qd) FILTER (WHERE {_FAV_R}), 0) AS BIGINT) AS fqd,
-        CAST(coalesce(sum(qa.qn) FILTER (WHERE {_UNF_R}), 0) AS BIGINT) AS uqn,
-        CAST(coalesce(sum(qa.qd) FILTER (WHERE {_UNF_R}), 0) AS BIGINT) AS uqd,
-        CAST(coalesce(sum(ap.an), 0) AS BIGINT) AS uan,
-        CAST(coalesce(sum(ap.ao), 0) AS BIGINT) AS uao
-    FROM d
-    LEFT JOIN qa ON qa.event_id = d.event_id
-    LEFT JOIN appeals ap ON ap.event_id = d.event_id
-    WHERE d.c IS NOT NULL
-    GROUP BY ALL
+-- Joined in two steps: all three totals share the window, and a plan that joins the
+-- creators' and the moderators' totals first multiplies them.
+ewc AS MATERIALIZED (
+    SELECT ew.*, {", ".join(f"cw.{c} AS c_{c}" for c in _SUMS)}
+    FROM ew JOIN cw ON cw.c = ew.c AND cw.w = ew.w
 ),
-pairs AS (
-    SELECT m, c FROM eb GROUP BY ALL
-    HAVING sum(fr + fa) >= {MIN_OUTCOMES} OR sum(ur) >= {MIN_OUTCOMES}
-),
-ew AS ({frame.spread("SELECT eb.* FROM eb SEMI JOIN pairs USING (m, c)", "s.m, s.c", sums)}),
-cw AS ({frame.spread("SELECT * FROM eb", "s.c", sums)}),
-mw AS ({frame.spread("SELECT * FROM eb", "s.m", sums)}),
-gw AS ({frame.spread("SELECT * FROM eb", "'all' AS g", sums)})
+mb AS ({_weekly("m, b")}),
+mw AS ({frame.spread("SELECT * FROM mb", "s.m", sums)}),
+gw AS ({frame.spread("SELECT * FROM mb", "'all' AS g", sums)})
 SELECT ew.m, ew.c, ew.w,
     {", ".join(f"ew.{c}" for c in _SUMS)},
-    {", ".join(f"cw.{c} AS c_{c}" for c in _SUMS)},
+    {", ".join(f"ew.c_{c}" for c in _SUMS)},
     {", ".join(f"mw.{c} AS m_{c}" for c in _SUMS)},
     {", ".join(f"gw.{c} AS g_{c}" for c in _SUMS)}
-FROM ew
-JOIN cw ON cw.c = ew.c AND cw.w = ew.w
+FROM ewc AS ew
 JOIN mw ON mw.m = ew.m AND mw.w = ew.w
 JOIN gw ON gw.w = ew.w
 WHERE ew.fr + ew.fa >= {MIN_OUTCOMES} OR ew.ur >= {MIN_OUTCOMES}
 ORDER BY ew.w, ew.m, ew.c
 """
+    return steps, final
+
+
+def _counted(alias: str) -> str:
+    s = alias
+    return (
+        f"count(*) FILTER (WHERE {s}.fr OR {s}.ur) AS nr, count(*) FILTER (WHERE {s}.fr) AS fr, "
+        f"count(*) FILTER (WHERE {s}.ur) AS ur, count(*) FILTER (WHERE {s}.na) AS na, "
+        f"count(*) FILTER (WHERE {s}.fa) AS fa"
+    )
+
+
+def _weekly(keys: str, restrict: str = "") -> str:
+    """Every sum per ``keys`` (ending in the week ``b``): the decisions' counts (step
+    ``graphs_counts_<keys>``) plus the second opinions on them."""
+    table = "graphs_counts_" + keys.replace(", ", "")
+    zeros = ", ".join(f"0 AS {c}" for c in _OPINIONS)
+    no_counts = ", ".join(f"0 AS {c}" for c in _COUNTS)
+    opinions = ", ".join(f"sum(o.{c}) AS {c}" for c in _OPINIONS)
+    return f"""
+    SELECT {keys}, {", ".join(f"CAST(sum(s.{c}) AS BIGINT) AS {c}" for c in _SUMS)} FROM (
+        SELECT {keys}, {", ".join(_COUNTS)}, {zeros} FROM {table}
+        UNION ALL
+        SELECT {keys}, {no_counts}, {opinions} FROM graphs_opinions o {restrict} GROUP BY ALL
+    ) AS s GROUP BY ALL"""
 
 
 @dataclass(frozen=True)
@@ -311,17 +430,18 @@ def describe_clusters(store: EventStore, findings: list[Finding]) -> None:
     for f in findings:
         by_window[f.window].append(f)
     for items in by_window.values():
-        graph: nx.Graph[str] = nx.Graph()
-        for f in items:
-            if f.score < 0.25:
-                continue
-            for creator, _ in f.edges:
-                graph.add_edge("m:" + f.actor_id, "c:" + creator)
+        edges = [
+            ("m:" + f.actor_id, "c:" + creator)
+            for f in items
+            if f.score >= 0.25
+            for creator, _ in f.edges
+        ]
+        component_of = {node: group for group in components(edges) for node in group}
         for f in items:
             node = "m:" + f.actor_id
-            if node not in graph:
+            if node not in component_of:
                 continue
-            component = nx.node_connected_component(graph, node)
+            component = component_of[node]
             members = sorted(n[2:] for n in component if n.startswith("c:"))
             others = sorted(n[2:] for n in component if n.startswith("m:") and n != node)
             f.reasons.insert(1, _cluster_text(members, others, country))
@@ -338,21 +458,24 @@ def _cluster_text(members: list[str], others: list[str], country: dict[str, str]
     return text
 
 
-def lookup_sql() -> str:
-    """The moderator's decisions behind each named edge (see finding.attach_evidence)."""
+def lookup_sql(frame: Frame) -> str:
+    """The moderator's decisions behind each named edge (see finding.attach_evidence),
+    from the decisions table of ``edges`` (so inside its block): matched on moderator,
+    creator and week, then read from the events by row number (in that order: a plan
+    that joins the events to the windows first multiplies them)."""
     return f"""
-SELECT w.fid, e.event_id, e.ts, {local_day()} AS day
-FROM graphs_wanted w
-JOIN events e ON e.actor_id = w.actor_id AND e.ts >= w.lo AND e.ts < w.hi
+WITH d AS MATERIALIZED (
+    SELECT w.fid, w.lo, w.hi, d.rid
+    FROM graphs_wanted w
+    JOIN graphs_decisions d ON d.m = w.actor_id AND d.c = w.counterpart
+        AND d.b >= {frame.bucket("w.hi")} AND d.b <= {frame.bucket("w.lo")}
+        AND CASE w.kind WHEN 'favourable' THEN d.fr OR d.fa ELSE d.ur END
+)
+SELECT d.fid, e.event_id, e.ts, {local_day()} AS day
+FROM d
+JOIN events e ON e.rowid = d.rid
 LEFT JOIN people p ON p.actor_id = e.actor_id
-WHERE e.action IN ('review_decision', 'appeal_decision')
-    AND json_extract_string(e.attrs, '$.owner_account_id') = w.counterpart
-    AND CASE w.kind
-        WHEN 'favourable' THEN
-            (e.action = 'review_decision' AND e.outcome IN {in_list(FAVOURABLE_REVIEW)})
-            OR (e.action = 'appeal_decision' AND e.outcome IN {in_list(FAVOURABLE_APPEAL)})
-        ELSE e.action = 'review_decision' AND e.outcome IN {in_list(UNFAVOURABLE_REVIEW)}
-    END
+WHERE e.ts >= d.lo AND e.ts < d.hi AND {frame.events_in_range()}
 """
 
 

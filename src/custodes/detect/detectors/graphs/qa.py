@@ -22,8 +22,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Final
 
-import networkx as nx
-
 from custodes.detect.detectors.graphs.finding import Finding, local_day
 from custodes.detect.detectors.graphs.frame import Frame
 from custodes.detect.detectors.graphs.stats import (
@@ -141,14 +139,11 @@ def findings(store: EventStore, frame: Frame) -> list[Finding]:
             by_window[p.window].append(p)
     out: list[Finding] = []
     for window, items in sorted(by_window.items()):
-        graph: nx.DiGraph[str] = nx.DiGraph()
-        for p in items:
-            graph.add_edge(p.qa, p.moderator, pair=p)
+        directed = {(p.qa, p.moderator): p for p in items}
         # One finding per actor and window: their strongest role in their strongest pair.
         best: dict[str, tuple[float, str, Pair, Pair | None]] = {}
         for p in items:
-            back = graph.get_edge_data(p.moderator, p.qa)
-            reverse: Pair | None = back["pair"] if back else None
+            reverse = directed.get((p.moderator, p.qa))
             total = p.evidence + (reverse.evidence if reverse else 0.0)
             for actor, role, factor in (
                 (p.qa, "reviewer", 1.0),

@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Final
 
-import networkx as nx
-
+from custodes.detect.detectors.graphs.components import components
 from custodes.detect.detectors.graphs.finding import Finding, local_day
 from custodes.detect.detectors.graphs.frame import SPAN_WEEKS, Frame
 from custodes.detect.detectors.graphs.stats import squash
@@ -47,48 +46,83 @@ MAX_DEVICE_ACCOUNTS: Final = 4
 MAX_IP_ACCOUNTS: Final = 5
 THRESHOLD: Final = 2.0  # units: one day in two countries at once, or one device of two
 SCALE: Final = 0.6
+# Sessions are built from slots this long: no gap inside one can split a session.
+_SLOT_US: Final = SESSION_GAP_MIN * 60 * 1_000_000
 
 
 def sessions_sql(frame: Frame) -> str:
-    """Overlapping sessions of one account on two devices, one row per pair."""
+    """Overlapping sessions of one account on two devices, one row per pair.
+
+    No gap inside a half hour of one account on one device exceeds 30 minutes, so sessions
+    are found from half-hour slots (first and last event) rather than from every event;
+    only the few sessions that overlap another are then read event by event, for the
+    addresses and ids the reasons quote (in time order, as a session is read)."""
     return f"""
-WITH ev AS (
-    SELECT e.actor_id, e.device_id, e.ts, e.event_id, e.ip, e.country
+WITH slots AS (
+    SELECT e.actor_id, e.device_id, epoch_us(e.ts) // {_SLOT_US} AS k,
+        min(e.ts) AS lo, max(e.ts) AS hi
     FROM events e
     WHERE e.device_id IS NOT NULL AND {frame.events_in_range()}
+    GROUP BY ALL
 ),
-marked AS (
+edges AS (
     SELECT *,
-        CASE WHEN lag(ts) OVER w IS NULL
-            OR ts - lag(ts) OVER w > INTERVAL {SESSION_GAP_MIN} MINUTE THEN 1 ELSE 0 END AS fresh
-    FROM ev
-    WINDOW w AS (PARTITION BY actor_id, device_id ORDER BY ts, event_id)
+        coalesce(lo - lag(hi) OVER w > INTERVAL {SESSION_GAP_MIN} MINUTE, true) AS opens,
+        coalesce(lead(lo) OVER w - hi > INTERVAL {SESSION_GAP_MIN} MINUTE, true) AS closes
+    FROM slots
+    WINDOW w AS (PARTITION BY actor_id, device_id ORDER BY k)
 ),
-numbered AS (
-    SELECT *, sum(fresh) OVER (PARTITION BY actor_id, device_id ORDER BY ts, event_id
-        ROWS UNBOUNDED PRECEDING) AS sid
-    FROM marked
+-- A session runs from a slot that opens one to the first slot from there that closes one.
+spans AS MATERIALIZED (
+    SELECT o.actor_id, o.device_id, o.lo AS s, c.hi AS t
+    FROM (SELECT actor_id, device_id, k, lo FROM edges WHERE opens) AS o
+    ASOF JOIN (SELECT actor_id, device_id, k, hi FROM edges WHERE closes) AS c
+        ON c.actor_id = o.actor_id AND c.device_id = o.device_id AND c.k >= o.k
+    WHERE c.hi - o.lo >= INTERVAL {OVERLAP_MIN} MINUTE
+),
+-- Two sessions that overlap share the UTC day on which the overlap starts: pairs are
+-- looked for day by day, not across all of an account's sessions.
+days AS (
+    SELECT *, CAST(s AS DATE) + CAST(unnest(range(datediff('day', s, t) + 1)) AS INTEGER) AS d
+    FROM spans
+),
+pairs AS MATERIALIZED (
+    SELECT a.actor_id, a.device_id AS device_a, b.device_id AS device_b,
+        a.s AS s_a, a.t AS t_a, b.s AS s_b, b.t AS t_b
+    FROM days a
+    JOIN days b ON a.actor_id = b.actor_id AND a.d = b.d AND a.device_id < b.device_id
+        AND a.s < b.t AND b.s < a.t
+    WHERE a.d = CAST(greatest(a.s, b.s) AS DATE)
+        AND least(a.t, b.t) - greatest(a.s, b.s) >= INTERVAL {OVERLAP_MIN} MINUTE
+),
+involved AS (
+    SELECT actor_id, device_a AS device_id, s_a AS s, t_a AS t FROM pairs
+    UNION
+    SELECT actor_id, device_b, s_b, t_b FROM pairs
 ),
 sessions AS (
-    SELECT actor_id, device_id, sid, min(ts) AS s, max(ts) AS t,
-        arg_min(event_id, ts) AS first_id, arg_max(event_id, ts) AS last_id,
-        mode(ip) AS ip, mode(country) AS country
-    FROM numbered
+    SELECT i.actor_id, i.device_id, i.s,
+        arg_min(e.event_id, e.ts ORDER BY e.ts, e.event_id) AS first_id,
+        arg_max(e.event_id, e.ts ORDER BY e.ts, e.event_id) AS last_id,
+        mode(e.ip ORDER BY e.ts, e.event_id) AS ip,
+        mode(e.country ORDER BY e.ts, e.event_id) AS country
+    FROM involved i
+    JOIN events e ON e.actor_id = i.actor_id AND e.device_id = i.device_id
+        AND e.ts >= i.s AND e.ts <= i.t
+    WHERE e.ts >= (SELECT min(s) FROM involved) AND e.ts <= (SELECT max(t) FROM involved)
     GROUP BY ALL
-    HAVING max(ts) - min(ts) >= INTERVAL {OVERLAP_MIN} MINUTE
 )
-SELECT a.actor_id, a.device_id AS device_a, b.device_id AS device_b,
-    greatest(a.s, b.s) AS overlap_start, least(a.t, b.t) AS overlap_end,
+SELECT p.actor_id, p.device_a, p.device_b,
+    greatest(p.s_a, p.s_b) AS overlap_start, least(p.t_a, p.t_b) AS overlap_end,
     a.ip AS ip_a, b.ip AS ip_b, a.country AS country_a, b.country AS country_b,
     [a.first_id, a.last_id, b.first_id, b.last_id] AS ids,
-    {frame.bucket("greatest(a.s, b.s)")} AS b,
-    {local_day("greatest(a.s, b.s)")} AS day
-FROM sessions a
-JOIN sessions b ON a.actor_id = b.actor_id AND a.device_id < b.device_id
-    AND a.s < b.t AND b.s < a.t
-LEFT JOIN people p ON p.actor_id = a.actor_id
-WHERE least(a.t, b.t) - greatest(a.s, b.s) >= INTERVAL {OVERLAP_MIN} MINUTE
-ORDER BY a.actor_id, overlap_start
+    {frame.bucket("greatest(p.s_a, p.s_b)")} AS b,
+    {local_day("greatest(p.s_a, p.s_b)", "pp.timezone")} AS day
+FROM pairs p
+JOIN sessions a ON a.actor_id = p.actor_id AND a.device_id = p.device_a AND a.s = p.s_a
+JOIN sessions b ON b.actor_id = p.actor_id AND b.device_id = p.device_b AND b.s = p.s_b
+LEFT JOIN people pp ON pp.actor_id = p.actor_id
+ORDER BY p.actor_id, overlap_start
 """
 
 
@@ -180,10 +214,10 @@ def _devices(store: EventStore, frame: Frame, accounts: dict[tuple[str, int], Ac
     users: dict[tuple[str, int], list[tuple[str, int]]] = defaultdict(list)
     for r in rows:
         users[(r["thing"], r["w"])].append((r["actor_id"], int(r["n"])))
-    by_window: dict[int, nx.Graph[str]] = defaultdict(nx.Graph)
+    by_window: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for (device, window), who in users.items():
         for actor, _ in who:
-            by_window[window].add_edge("a:" + actor, "d:" + device)
+            by_window[window].append(("a:" + actor, "d:" + device))
     for (device, window), who in sorted(users.items()):
         for actor, _ in who:
             acc = accounts[(actor, window)]
@@ -191,8 +225,8 @@ def _devices(store: EventStore, frame: Frame, accounts: dict[tuple[str, int], Ac
             acc.devices[device] = others
             acc.units += WEIGHT_DEVICE / len(others)
     # Accounts linked through shared devices, transitively: one ring, named in full.
-    for window, graph in by_window.items():
-        for component in nx.connected_components(graph):
+    for window, edges in by_window.items():
+        for component in components(edges):
             ring = sorted(n[2:] for n in component if n.startswith("a:"))
             for actor in ring:
                 accounts[(actor, window)].ring = [o for o in ring if o != actor]

@@ -18,6 +18,7 @@ PRIOR_WEIGHT: Final = 2.0
 # What a second opinion (QA, appeal) disagrees with under misconduct: a coin flip.
 ALT_DISAGREE: Final = 0.5
 _EPS: Final = 1e-6
+_TOP: Final = 1.0 - _EPS
 
 
 def _lbeta(a: float, b: float) -> float:
@@ -29,7 +30,9 @@ def _xlogy(x: float, y: float) -> float:
 
 
 def clamp_rate(p: float) -> float:
-    return min(max(p, _EPS), 1.0 - _EPS)
+    # min(max(p, _EPS), 1 - _EPS), spelt out: called millions of times at scale.
+    p = _EPS if p < _EPS else p
+    return _TOP if p > _TOP else p
 
 
 def shrunk(k: float, n: float, prior: float, weight: float = PRIOR_WEIGHT) -> float:
