@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from custodes.store.cases import CaseStore
 from custodes.store.events import EventStore
 
 POSTGRES_URL = os.environ.get(
@@ -80,3 +81,39 @@ def data_dir(tmp_path: Path) -> Path:
 def store(data_dir: Path) -> Iterator[EventStore]:
     with EventStore.open(data_dir) as s:
         yield s
+
+
+def case_store_url(kind: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty case database: a SQLite file, or a PostgreSQL schema of its own (so
+    tests in parallel never see each other's rows), dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cases.sqlite'}"
+        return
+    require_postgres()
+    import uuid
+
+    import sqlalchemy as sa
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def case_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every case-store test runs on both databases."""
+    yield from case_store_url(request.param, tmp_path)
+
+
+@pytest.fixture
+def cases(case_url: str) -> Iterator[CaseStore]:
+    """A migrated case store, on SQLite and on PostgreSQL."""
+    with CaseStore(case_url) as store:
+        yield store

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -31,6 +31,22 @@ class Settings(BaseSettings):
     # Extra rule packs for the `rules` detector: files or folders, separated like PATH.
     rules: str | None = None
     rules_builtin: bool = True  # also run the starter pack shipped with custodes
+
+    # Case store (issue 4): SQLite in the data dir unless a URL is given, e.g.
+    # postgresql+psycopg://user@host/db.
+    database_url: str | None = None
+    # `development` allows the demo login and a generated secret; anything else refuses them.
+    environment: Literal["development", "production"] = "development"
+    # Keys pseudonyms and nothing else; without one, a random key is kept in the case store.
+    pseudonym_key: str | None = None
+    session_hours: float = 8.0
+    unmask_minutes: int = 60  # how long an approved unmasking lasts
+    unmask_needs_approval: bool = False  # a second person must approve each unmasking
+    retention_days: int = 730  # closed cases are purged this long after closing
+
+    @property
+    def case_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'cases.sqlite').resolve()}"
 
     @classmethod
     def settings_customise_sources(

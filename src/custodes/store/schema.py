@@ -1,0 +1,256 @@
+"""The case store's tables: one SQLAlchemy 2 model, the same on SQLite and PostgreSQL.
+
+Why these shapes:
+
+* Rows that analysts edit concurrently (cases, tasks, users) carry a ``version`` that the ORM
+  checks on every UPDATE (``version_id_col``), so a stale write fails instead of silently
+  overwriting; the API turns that into 409.
+* Subjects are stored by their real ``actor_id`` *and* their keyed pseudonym, so a view can
+  show the pseudonym and look a subject up by it without ever computing the reverse.
+* The audit log is append-only and hash-chained; ``audit_head`` is one row holding the
+  chain's tip, which every append locks first, so concurrent writers cannot fork the chain.
+* Times are timezone-aware UTC throughout (``DateTime(timezone=True)``).
+
+Schema changes go through Alembic (``store/migrations``), never ``create_all``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Stable constraint names, so migrations can refer to them on both databases.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+UTC_TS = DateTime(timezone=True)
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Meta(Base):
+    """Installation facts (the generated pseudonym key)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTC_TS)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class ApiToken(Base):
+    """A machine client's credential; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTC_TS)
+    expires_at: Mapped[datetime | None] = mapped_column(UTC_TS)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTC_TS)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTC_TS)
+
+
+class WebSession(Base):
+    """A browser login: the cookie holds a random token, the store only its SHA-256, so a
+    stolen database does not yield live sessions; logout or disabling a user ends them."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTC_TS)
+    expires_at: Mapped[datetime] = mapped_column(UTC_TS)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str | None] = mapped_column(String(64))  # a scenario family
+    severity: Mapped[str] = mapped_column(String(16), default="medium")
+    status: Mapped[str] = mapped_column(String(32), default="new")
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTC_TS)
+    updated_at: Mapped[datetime] = mapped_column(UTC_TS)
+    due_at: Mapped[datetime | None] = mapped_column(UTC_TS)
+    closed_at: Mapped[datetime | None] = mapped_column(UTC_TS)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Need-to-know: a restricted case is visible only to its members (and admins).
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    __table_args__ = (
+        Index("ix_cases_status_updated", "status", "updated_at"),
+        Index("ix_cases_assignee", "assignee_id"),
+        Index("ix_cases_closed_at", "closed_at"),
+    )
+
+
+class CaseSubject(Base):
+    __tablename__ = "case_subjects"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    actor_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(32), index=True)
+
+
+class CaseMember(Base):
+    """Who may see a restricted case (besides admins); assignees are added automatically."""
+
+    __tablename__ = "case_members"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+
+
+class CaseAlert(Base):
+    """An alert merged into a case, with a copy of what it said (detection may re-run)."""
+
+    __tablename__ = "case_alerts"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    actor_id: Mapped[str] = mapped_column(String(128))
+    detector: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(64))
+    pattern: Mapped[str] = mapped_column(String(200), default="")
+    score: Mapped[float] = mapped_column(Float)
+    window_start: Mapped[datetime] = mapped_column(UTC_TS)
+    window_end: Mapped[datetime] = mapped_column(UTC_TS)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Set when the case closed and its outcome became a verdict for detection feedback;
+    # `synced_at` when that verdict reached the event store.
+    verdict: Mapped[str | None] = mapped_column(String(32))
+    synced_at: Mapped[datetime | None] = mapped_column(UTC_TS)
+
+
+class CaseLink(Base):
+    __tablename__ = "case_links"
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), default="related")
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_at: Mapped[datetime | None] = mapped_column(UTC_TS)
+    created_at: Mapped[datetime] = mapped_column(UTC_TS)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class Note(Base):
+    """Markdown notes are never edited in place: a correction is a new note."""
+
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTC_TS)
+
+
+class Evidence(Base):
+    """A saved set of events, or a saved query with the SHA-256 of its result, so anyone can
+    later show the evidence has not changed since it was captured."""
+
+    __tablename__ = "evidence"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # events | query
+    title: Mapped[str] = mapped_column(String(300))
+    query: Mapped[str | None] = mapped_column(Text)
+    event_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    row_count: Mapped[int] = mapped_column(Integer, default=0)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    captured_at: Mapped[datetime] = mapped_column(UTC_TS)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class UnmaskGrant(Base):
+    """A request to see one subject's real identity: justified, possibly approved by a second
+    person, and time-limited."""
+
+    __tablename__ = "unmask_grants"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    pseudonym: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    justification: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # pending | active | denied | revoked
+    requested_at: Mapped[datetime] = mapped_column(UTC_TS)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTC_TS)
+    expires_at: Mapped[datetime | None] = mapped_column(UTC_TS)
+
+
+class AuditHead(Base):
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEntry(Base):
+    """One audited act. ``hash`` = SHA-256 over the previous hash and this row's canonical
+    JSON; see ``custodes.audit.chain``."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTC_TS)
+    actor: Mapped[str] = mapped_column(String(64))  # username, or `system`
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (
+        UniqueConstraint("hash"),
+        Index("ix_audit_target", "target_type", "target_id"),
+    )
