@@ -36,3 +36,16 @@ class InputError(CustodesError):
 
 class StoreError(CustodesError):
     """The store cannot be opened or used (locked, corrupt, wrong version)."""
+
+
+class NotFoundError(CustodesError):
+    """No such thing, or not one the caller may know exists (need-to-know)."""
+
+
+class PermissionDeniedError(CustodesError):
+    """The caller is known but may not do this."""
+
+
+class ConflictError(CustodesError):
+    """The thing changed since the caller read it (a stale version), or the move is not
+    allowed from its current state."""
