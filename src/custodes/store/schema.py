@@ -237,7 +237,7 @@ class AuditHead(Base):
 
 class AuditEntry(Base):
     """One audited act. ``hash`` = SHA-256 over the previous hash and this row's canonical
-    JSON; see ``custodes.audit.chain``."""
+    form; see ``custodes.audit.chain``."""
 
     __tablename__ = "audit_log"
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -247,7 +247,8 @@ class AuditEntry(Base):
     target_type: Mapped[str] = mapped_column(String(32))
     target_id: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str] = mapped_column(Text, default="")
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Canonical JSON text (sorted keys), hashed exactly as stored: no re-serialising on verify.
+    detail: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
     __table_args__ = (

@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("target_type", sa.String(length=32), nullable=False),
         sa.Column("target_id", sa.String(length=128), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("prev_hash", sa.String(length=64), nullable=False),
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_audit_log")),

@@ -1,0 +1,257 @@
+"""Case store benchmark (issue 4): 100k cases and 1M audit rows, on SQLite and PostgreSQL.
+
+1. **Fill** a fresh case store: users, 100k cases with subjects, members, alerts and notes,
+   and a valid 1M-row audit chain (hashes computed exactly as ``custodes.audit.chain`` does),
+   in bulk; not timed against a target, but reported.
+2. **Audit verify**: ``custodes audit verify`` in a child process (wall time, peak RSS).
+3. **API latency**: ``custodes serve`` in a child process on a loopback port; a separate load
+   generator process keeps ``--clients`` concurrent keep-alive connections busy for
+   ``--seconds`` on the case list (``GET /api/cases?limit=50``, mixed filters and sorts) and
+   the case detail (``GET /api/cases/{id}`` of random ids), as an investigator-lead would;
+   per-request latencies give p50/p95/p99.
+
+    uv run python -m benchmarks.cases                       # SQLite in benchmarks/.data
+    uv run python -m benchmarks.cases --database postgresql # the machine's PostgreSQL
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from custodes.audit.chain import GENESIS, canonical, detail_text, link
+from custodes.store.cases import CaseStore
+from custodes.store.schema import (
+    AuditEntry,
+    AuditHead,
+    Case,
+    CaseAlert,
+    CaseMember,
+    CaseSubject,
+    Note,
+    User,
+)
+
+ROOT = Path(__file__).resolve().parent
+WORK = ROOT / ".data"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_SCHEMA = "bench_cases"
+STATUSES = ("new", "triage", "investigating", "pending_decision", "closed")
+OUTCOMES = ("substantiated", "unsubstantiated", "policy_gap", "referred")
+FAMILIES = (
+    "unjustified_access",
+    "paid_reversal",
+    "malicious_enforcement",
+    "productivity_gaming",
+    "qa_collusion",
+    "data_exfiltration",
+    "privilege_abuse",
+    "credential_sharing",
+)
+ROLES = ("admin", "lead", "investigator", "auditor", "triage_analyst")
+
+
+def _url(database: str) -> tuple[str, Path | None]:
+    if database == "sqlite":
+        data = WORK / "cases-sqlite"
+        data.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{data / 'cases.sqlite'}", data
+    return f"{PG_URL}?options=-csearch_path%3D{PG_SCHEMA}", None
+
+
+def _reset(database: str, url: str) -> None:
+    if database == "sqlite":
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        return
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
+        conn.execute(sa.text(f"CREATE SCHEMA {PG_SCHEMA}"))
+    engine.dispose()
+
+
+def _chunks(rows: list[dict[str, Any]], size: int = 20_000) -> list[list[dict[str, Any]]]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+def fill(store: CaseStore, n_cases: int, n_audit: int, seed: int) -> dict[str, float]:
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    users = [
+        {
+            "id": i + 1,
+            "username": f"user{i + 1}",
+            "display_name": f"User {i + 1}",
+            "role": ROLES[i % len(ROLES)],
+            "password_hash": None,
+            "disabled": False,
+            "created_at": now,
+            "version": 1,
+        }
+        for i in range(50)
+    ]
+    investigators = [u["id"] for u in users if u["role"] == "investigator"]
+    cases, subjects, members, alerts, notes = [], [], [], [], []
+    for cid in range(1, n_cases + 1):
+        created = now - timedelta(minutes=rng.randrange(0, 60 * 24 * 700))
+        status = rng.choice(STATUSES)
+        assignee = rng.choice(investigators)
+        actor = f"u{rng.randrange(100_000):05d}"
+        cases.append(
+            {
+                "id": cid,
+                "title": f"Case {cid}: {rng.choice(FAMILIES).replace('_', ' ')}",
+                "description": "",
+                "category": rng.choice(FAMILIES),
+                "severity": rng.choice(("low", "medium", "high", "critical")),
+                "status": status,
+                "outcome": rng.choice(OUTCOMES) if status == "closed" else None,
+                "assignee_id": assignee,
+                "created_by": assignee,
+                "created_at": created,
+                "updated_at": created + timedelta(hours=rng.randrange(0, 500)),
+                "due_at": created + timedelta(days=14),
+                "closed_at": created + timedelta(days=20) if status == "closed" else None,
+                "tags": [rng.choice(("vip", "legal", "hr", "repeat"))],
+                "restricted": rng.random() < 0.05,
+                "version": 1,
+            }
+        )
+        subjects.append({"case_id": cid, "actor_id": actor, "pseudonym": f"S-{cid:010d}"})
+        members.append({"case_id": cid, "user_id": assignee})
+        for k in range(2):
+            alerts.append(
+                {
+                    "case_id": cid,
+                    "alert_id": f"a-{cid:08d}{k}",
+                    "actor_id": actor,
+                    "detector": "baselines",
+                    "category": cases[-1]["category"],
+                    "pattern": "baselines:x",
+                    "score": rng.random(),
+                    "window_start": created,
+                    "window_end": created + timedelta(days=1),
+                    "reasons": ["a reason"],
+                    "verdict": None,
+                    "synced_at": None,
+                }
+            )
+        notes.append(
+            {
+                "case_id": cid,
+                "author_id": assignee,
+                "body": "Checked the evidence.",
+                "created_at": created,
+            }
+        )
+    with store.write() as session:
+        for model, rows in (
+            (User, users),
+            (Case, cases),
+            (CaseSubject, subjects),
+            (CaseMember, members),
+            (CaseAlert, alerts),
+            (Note, notes),
+        ):
+            for chunk in _chunks(rows):
+                session.execute(sa.insert(model), chunk)
+    timings["cases_s"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    prev = GENESIS
+    batch: list[dict[str, Any]] = []
+    start = now - timedelta(days=700)
+    for seq in range(1, n_audit + 1):
+        at = start + timedelta(seconds=seq * 60)
+        actor = f"user{rng.randrange(1, 51)}"
+        action = rng.choice(("case.read", "case.update", "evidence.read", "case.create"))
+        target = str(rng.randrange(1, n_cases + 1))
+        detail = detail_text({"fields": ["status"]} if action == "case.update" else None)
+        digest = link(prev, canonical(seq, at, actor, action, "case", target, "", detail))
+        batch.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "target_type": "case",
+                "target_id": target,
+                "reason": "",
+                "detail": detail,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+        if len(batch) == 50_000:
+            with store.write() as session:
+                session.execute(sa.insert(AuditEntry), batch)
+            batch = []
+    with store.write() as session:
+        if batch:
+            session.execute(sa.insert(AuditEntry), batch)
+        session.execute(sa.update(AuditHead).values(seq=n_audit, hash=prev))
+    timings["audit_s"] = time.perf_counter() - clock
+    if not store.is_sqlite:  # identity sequences must continue after the bulk-inserted ids
+        with store.write() as session:
+            for table in ("users", "cases", "notes"):
+                session.execute(
+                    sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
+    return timings
+
+
+def _child(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    started = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    if proc.stdout:
+        proc.stdout.close()
+    if os.waitstatus_to_exitcode(status) not in (0, 1):  # 1: the chain is broken (reported)
+        raise SystemExit(f"{' '.join(args)} failed:\n{out}")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024, out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--audit", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--reuse", action="store_true", help="skip the fill")
+    args = parser.parse_args()
+
+    url, data = _url(args.database)
+    result: dict[str, Any] = {"database": args.database, "cases": args.cases, "audit": args.audit}
+    if not args.reuse:
+        _reset(args.database, url)
+        with CaseStore(url) as store:
+            result |= fill(store, args.cases, args.audit, args.seed)
+    env = dict(os.environ, CUSTODES_DATABASE_URL=url)
+    if data is not None:
+        env["CUSTODES_DATA_DIR"] = str(data)
+    seconds, rss, out = _child([sys.executable, "-m", "custodes", "audit", "verify"], env)
+    result |= {"verify_s": round(seconds, 2), "verify_rss_mib": round(rss), "verify_out": out}
+    print(json.dumps(result, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()
