@@ -17,9 +17,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import hashlib
 import json
+import math
 import os
 import random
+import socket
 import subprocess
 import sys
 import time
@@ -27,11 +31,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
 from custodes.audit.chain import GENESIS, canonical, detail_text, link
 from custodes.store.cases import CaseStore
 from custodes.store.schema import (
+    ApiToken,
     AuditEntry,
     AuditHead,
     Case,
@@ -230,6 +236,117 @@ def _child(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     return time.perf_counter() - started, usage.ru_maxrss / 1024, out
 
 
+BENCH_TOKEN = "cst_benchmark-token-not-a-secret-0123456789"  # noqa: S105 - a local benchmark
+
+
+def add_token(store: CaseStore, username: str) -> str:
+    """A bearer token for the load generator, stored as the API stores tokens (SHA-256)."""
+    with store.write() as session:
+        user_id = session.execute(sa.select(User.id).where(User.username == username)).scalar_one()
+        session.execute(sa.delete(ApiToken).where(ApiToken.name == "benchmark"))
+        session.execute(
+            sa.insert(ApiToken).values(
+                user_id=user_id,
+                name="benchmark",
+                token_hash=hashlib.sha256(BENCH_TOKEN.encode()).hexdigest(),
+                created_at=datetime.now(UTC),
+            )
+        )
+    return BENCH_TOKEN
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(base: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"the server at {base} did not come up")
+
+
+async def _load(
+    base: str, token: str, paths: list[str], clients: int, seconds: float
+) -> list[float]:
+    """``clients`` keep-alive connections, each issuing its next request as soon as the
+    last one answers (a closed loop), for ``seconds``; latencies in milliseconds."""
+    latencies: list[float] = []
+    stop = time.monotonic() + seconds
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def client(k: int) -> None:
+        rng = random.Random(k)
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
+            while time.monotonic() < stop:
+                path = rng.choice(paths)
+                started = time.perf_counter()
+                response = await http.get(path)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    raise SystemExit(f"GET {path}: {response.status_code} {response.text[:200]}")
+
+    await asyncio.gather(*(client(k) for k in range(clients)))
+    return latencies
+
+
+def _percentiles(ms: list[float]) -> dict[str, float]:
+    ordered = sorted(ms)
+
+    def pick(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)], 2)
+
+    return {"requests": len(ms), "p50_ms": pick(0.5), "p95_ms": pick(0.95), "p99_ms": pick(0.99)}
+
+
+def load_test(
+    url: str, data: Path | None, n_cases: int, clients: int, seconds: float
+) -> dict[str, Any]:
+    with CaseStore(url) as store:
+        token = add_token(store, "user2")  # a lead: sees every unrestricted case
+    port = _free_port()
+    env = dict(os.environ, CUSTODES_DATABASE_URL=url, CUSTODES_ENVIRONMENT="development")
+    if data is not None:
+        env["CUSTODES_DATA_DIR"] = str(data)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "custodes", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base)
+        rng = random.Random(7)
+        lists = [
+            "/api/cases?limit=50",
+            "/api/cases?limit=50&status=investigating",
+            "/api/cases?limit=50&sort=-created_at",
+            "/api/cases?limit=50&category=data_exfiltration&offset=200",
+        ]
+        details = [f"/api/cases/{rng.randrange(1, n_cases + 1)}" for _ in range(2000)]
+        # Restricted cases answer 404 to a lead who is not a member: keep to visible ones.
+        with CaseStore(url) as store, store.read() as session:
+            hidden = set(session.execute(sa.select(Case.id).where(Case.restricted)).scalars())
+        details = [p for p in details if int(p.rsplit("/", 1)[1]) not in hidden]
+        asyncio.run(_load(base, token, lists + details[:10], 2, 3))  # warm-up
+        result = {
+            "case_list": _percentiles(asyncio.run(_load(base, token, lists, clients, seconds))),
+            "case_detail": _percentiles(asyncio.run(_load(base, token, details, clients, seconds))),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
@@ -237,6 +354,8 @@ def main() -> None:
     parser.add_argument("--audit", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--reuse", action="store_true", help="skip the fill")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
 
     url, data = _url(args.database)
@@ -250,6 +369,7 @@ def main() -> None:
         env["CUSTODES_DATA_DIR"] = str(data)
     seconds, rss, out = _child([sys.executable, "-m", "custodes", "audit", "verify"], env)
     result |= {"verify_s": round(seconds, 2), "verify_rss_mib": round(rss), "verify_out": out}
+    result |= load_test(url, data, args.cases, args.clients, args.seconds)
     print(json.dumps(result, indent=2, default=str))
 
 

@@ -10,12 +10,29 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
+)
+
+PLACEHOLDERS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "change_me",
+        "secret",
+        "placeholder",
+        "your-secret-here",
+        "xxx",
+        "todo",
+        "default",
+        "pseudonym_key",
+        "test",
+        "dev",
+    }
 )
 
 
@@ -43,6 +60,25 @@ class Settings(BaseSettings):
     unmask_minutes: int = 60  # how long an approved unmasking lasts
     unmask_needs_approval: bool = False  # a second person must approve each unmasking
     retention_days: int = 730  # closed cases are purged this long after closing
+
+    @property
+    def has_case_store(self) -> bool:
+        """A database is configured, or the default SQLite file exists (checked without
+        importing SQLAlchemy, so commands that only may need the case store stay fast)."""
+        return bool(self.database_url) or (self.data_dir / "cases.sqlite").exists()
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets(self) -> Settings:
+        """Outside development, a secret that looks like a placeholder is refused."""
+        if self.environment != "development" and self.pseudonym_key is not None:
+            key = self.pseudonym_key.strip()
+            if len(key) < 32 or key.lower().strip("<>{}$") in PLACEHOLDERS or len(set(key)) < 8:
+                raise ValueError(
+                    "CUSTODES_PSEUDONYM_KEY looks like a placeholder: use at least 32 random "
+                    "characters (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+                    ", or leave it unset to have one generated and kept in the case store"
+                )
+        return self
 
     @property
     def case_database_url(self) -> str:

@@ -70,6 +70,7 @@ def detect(
     fmt: Format = OutputFormat.table,
 ) -> None:
     """Build features and run the detectors over the event store."""
+    from custodes.config import load_settings
     from custodes.detect.detection import run_detection
     from custodes.detect.engine import ENGINES, open_engine
 
@@ -77,6 +78,15 @@ def detect(
         raise InputError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     console = Console(stderr=True, soft_wrap=True, quiet=fmt is not OutputFormat.table)
     with EventStore.open(data_dir) as store:
+        # Closed cases' outcomes are verdicts: bring them in before detection reads feedback.
+        settings = load_settings(data_dir=data_dir)
+        synced = None
+        if settings.has_case_store:  # imported only then: SQLAlchemy costs start-up time
+            from custodes.cases.feedback import sync_if_present
+
+            synced = sync_if_present(settings, store)
+        if synced:
+            console.print(f"… {synced} verdicts from closed cases", highlight=False)
         if engine == "spark":
             console.print(f"… starting spark ({spark_master})", highlight=False)
         clock = time.perf_counter()

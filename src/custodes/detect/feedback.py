@@ -139,3 +139,51 @@ def apply_feedback(store: EventStore) -> int:
         """
     )
     return int(store.fetch_value("SELECT count(*) FROM alerts WHERE suppressed IS NOT NULL"))
+
+
+@dataclass(frozen=True)
+class ImportedVerdict:
+    """A verdict decided elsewhere (a closed case), with the copy of the alert it judged."""
+
+    alert_id: str
+    verdict: Verdict
+    reason: str
+    analyst: str
+    decided_at: datetime
+    actor_id: str
+    pattern: str
+    score: float
+    window_end: datetime
+
+
+def import_verdicts(store: EventStore, records: list[ImportedVerdict]) -> int:
+    """Append verdicts from outside (case outcomes) and re-apply muting, in one transaction.
+    A verdict already present (same alert, verdict and reason) is not added again, so a sync
+    interrupted after this commit can simply be repeated. Returns how many were added."""
+    added = 0
+    with store.transaction():
+        for r in records:
+            if store.fetch_one(
+                "SELECT 1 FROM alert_verdicts WHERE alert_id = ? AND verdict = ? AND reason = ?",
+                [r.alert_id, str(r.verdict), r.reason],
+            ):
+                continue
+            store.execute(
+                "INSERT INTO alert_verdicts (alert_id, verdict, reason, analyst, decided_at, "
+                "actor_id, pattern, score, window_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    r.alert_id,
+                    str(r.verdict),
+                    r.reason,
+                    r.analyst,
+                    r.decided_at,
+                    r.actor_id,
+                    r.pattern,
+                    r.score,
+                    r.window_end,
+                ],
+            )
+            added += 1
+        if added:
+            apply_feedback(store)
+    return added

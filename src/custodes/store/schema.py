@@ -17,7 +17,6 @@ Schema changes go through Alembic (``store/migrations``), never ``create_all``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     JSON,

@@ -1,0 +1,288 @@
+"""The API's route table (read from the routers themselves) and a way to call each route
+successfully as any role, for the authorisation matrix tests."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from custodes.access.principal import Principal
+from custodes.access.roles import Permission, Role
+from custodes.cases.service import CaseService
+from custodes.cases.views import CaseCreate, EvidenceCreate, TaskCreate
+from custodes.config import Settings
+from custodes.privacy import unmasking
+from custodes.store.events import EventStore
+from custodes.web.app import ROUTERS
+from custodes.web.deps import get_auth, permission_of
+from tests.web.conftest import Api
+from tests.web.world import ACTORS, add_alert
+
+Guard = Permission | Literal["public", "login"]
+Route = tuple[str, str]
+
+
+def _guard(dependant: Dependant) -> Guard:
+    found: Guard = "public"
+    for dep in dependant.dependencies:
+        if dep.call is not None and (perm := permission_of(dep.call)) is not None:
+            return perm
+        if dep.call is get_auth:
+            found = "login"
+        inner = _guard(dep)
+        if inner != "public":
+            if isinstance(inner, Permission):
+                return inner
+            found = inner
+    return found
+
+
+def route_table() -> dict[Route, Guard]:
+    """(method, path) → the permission the route requires, "login" when any logged-in user
+    may call it, "public" when anyone may."""
+    table: dict[Route, Guard] = {}
+    for router in ROUTERS:
+        for route in router.routes:
+            assert isinstance(route, APIRoute)
+            for method in sorted(set(route.methods or ()) - {"HEAD"}):
+                table[(method, "/api" + route.path)] = _guard(route.dependant)
+    return table
+
+
+@dataclass
+class Call:
+    path: str
+    body: dict[str, Any] | None = None
+    params: dict[str, Any] | None = None
+
+
+class World:
+    """Creates, per call, whatever a route needs to succeed for ``role``."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.service = CaseService(api.store, api.settings)
+        self.who = {
+            role: Principal(api.ids[role], role.value.replace("_", "-"), role) for role in Role
+        }
+        self.admin = self.who[Role.admin]
+        self.requester = Principal(api.ids[Role.investigator], "investigator", Role.investigator)
+        self._n = itertools.count(1)
+
+    @property
+    def settings(self) -> Settings:
+        return self.api.settings
+
+    def case(self, role: Role) -> int:
+        """An open case ``role``'s user is assigned to, about ACTORS[0]."""
+        made = self.service.create(
+            self.admin,
+            CaseCreate(
+                title=f"case {next(self._n)}",
+                subjects=[ACTORS[0]],
+                assignee_id=self.api.ids[role],
+            ),
+        )
+        return made.id
+
+    def task(self, case_id: int) -> int:
+        return self.service.add_task(self.admin, case_id, TaskCreate(title="check logs")).id
+
+    def evidence(self, case_id: int) -> int:
+        with EventStore.open(self.settings.data_dir, read_only=True) as events:
+            ids = [r[0] for r in events.fetch_all("SELECT event_id FROM events LIMIT 2")]
+            return self.service.add_evidence(
+                self.admin,
+                case_id,
+                EvidenceCreate(kind="events", title="views", event_ids=ids),
+                events,
+            ).id
+
+    def alert(self) -> str:
+        return add_alert(self.settings.data_dir, ACTORS[0], 10 + next(self._n)).alert_id
+
+    def pseudonym(self) -> str:
+        return self.service.pseudonyms.of(ACTORS[0])
+
+    def pending_grant(self) -> int:
+        """A pending request by someone other than whoever will decide on it."""
+        self.case(Role.investigator)
+        with self.api.store.write() as session:
+            grant = unmasking.request(
+                session,
+                self.requester,
+                self.pseudonym(),
+                "checking the alert by hand",
+                settings=self.settings,
+            )
+            return grant.id
+
+    def active_grant(self, role: Role) -> int:
+        """An active grant held by ``role``'s user (approved by another admin or lead)."""
+        self.case(Role.investigator)
+        holder = self.who[role]
+        approver = self.who[Role.lead if role is Role.admin else Role.admin]
+        with self.api.store.write() as session:
+            grant = unmasking.request(
+                session,
+                holder,
+                self.pseudonym(),
+                "checking the alert by hand",
+                settings=self.settings,
+            )
+            session.flush()
+            unmasking.approve(session, approver, grant.id, settings=self.settings)
+            return grant.id
+
+    def username(self) -> str:
+        return f"user{next(self._n)}"
+
+    def user(self) -> int:
+        from custodes.access import users
+
+        with self.api.store.write() as session:
+            return users.add_user(session, username=self.username(), role=Role.auditor).user.id
+
+
+Make = Callable[[World, Role], Call]
+
+
+def _c(path: str, body: dict[str, Any] | None = None) -> Make:
+    return lambda _w, _r: Call(path, body)
+
+
+# (method, path) → (what to send for it to succeed, the success status).
+REQUESTS: dict[Route, tuple[Make, int]] = {
+    ("GET", "/api/health"): (_c("/api/health"), 200),
+    ("POST", "/api/auth/login"): (
+        lambda _w, r: Call(
+            "/api/auth/login",
+            {"username": r.value.replace("_", "-"), "password": "correct horse battery staple"},
+        ),
+        200,
+    ),
+    ("POST", "/api/auth/logout"): (_c("/api/auth/logout"), 204),
+    ("GET", "/api/auth/me"): (_c("/api/auth/me"), 200),
+    ("GET", "/api/users"): (_c("/api/users"), 200),
+    ("POST", "/api/users"): (
+        lambda w, _r: Call("/api/users", {"username": w.username(), "role": "auditor"}),
+        201,
+    ),
+    ("GET", "/api/users/{user_id}"): (lambda w, _r: Call(f"/api/users/{w.user()}"), 200),
+    ("PATCH", "/api/users/{user_id}"): (
+        lambda w, _r: Call(f"/api/users/{w.user()}", {"version": 1, "display_name": "A"}),
+        200,
+    ),
+    ("POST", "/api/users/{user_id}/tokens"): (
+        lambda w, _r: Call(f"/api/users/{w.user()}/tokens", {"name": "etl"}),
+        201,
+    ),
+    ("GET", "/api/cases"): (_c("/api/cases"), 200),
+    ("POST", "/api/cases"): (_c("/api/cases", {"title": "new", "subjects": [ACTORS[1]]}), 201),
+    ("POST", "/api/cases/from-alerts"): (
+        lambda w, _r: Call("/api/cases/from-alerts", {"alert_ids": [w.alert()]}),
+        201,
+    ),
+    ("GET", "/api/cases/{case_id}"): (lambda w, r: Call(f"/api/cases/{w.case(r)}"), 200),
+    ("PATCH", "/api/cases/{case_id}"): (
+        lambda w, r: Call(f"/api/cases/{w.case(r)}", {"version": 1, "title": "renamed"}),
+        200,
+    ),
+    ("POST", "/api/cases/{case_id}/transition"): (
+        lambda w, r: Call(
+            f"/api/cases/{w.case(r)}/transition", {"version": 1, "to_status": "triage"}
+        ),
+        200,
+    ),
+    ("POST", "/api/cases/{case_id}/notes"): (
+        lambda w, r: Call(f"/api/cases/{w.case(r)}/notes", {"body": "seen"}),
+        201,
+    ),
+    ("POST", "/api/cases/{case_id}/tasks"): (
+        lambda w, r: Call(f"/api/cases/{w.case(r)}/tasks", {"title": "check"}),
+        201,
+    ),
+    ("PATCH", "/api/cases/{case_id}/tasks/{task_id}"): (
+        lambda w, r: (
+            lambda c: Call(f"/api/cases/{c}/tasks/{w.task(c)}", {"version": 1, "done": True})
+        )(w.case(r)),
+        200,
+    ),
+    ("POST", "/api/cases/{case_id}/links"): (
+        lambda w, r: Call(f"/api/cases/{w.case(r)}/links", {"other_id": w.case(r)}),
+        201,
+    ),
+    ("POST", "/api/cases/{case_id}/members"): (
+        lambda w, r: Call(f"/api/cases/{w.case(r)}/members", {"user_id": w.api.ids[Role.auditor]}),
+        204,
+    ),
+    ("GET", "/api/cases/{case_id}/timeline"): (
+        lambda w, r: Call(f"/api/cases/{w.case(r)}/timeline"),
+        200,
+    ),
+    ("GET", "/api/cases/{case_id}/evidence"): (
+        lambda w, r: Call(f"/api/cases/{w.case(r)}/evidence"),
+        200,
+    ),
+    ("POST", "/api/cases/{case_id}/evidence"): (
+        lambda w, r: Call(
+            f"/api/cases/{w.case(r)}/evidence",
+            {
+                "kind": "query",
+                "title": "all",
+                "query": {
+                    "subject": w.pseudonym(),
+                    "start": "2026-03-01T00:00:00Z",
+                    "end": "2026-03-05T00:00:00Z",
+                },
+            },
+        ),
+        201,
+    ),
+    ("GET", "/api/cases/{case_id}/evidence/{evidence_id}/check"): (
+        lambda w, r: (lambda c: Call(f"/api/cases/{c}/evidence/{w.evidence(c)}/check"))(w.case(r)),
+        200,
+    ),
+    ("GET", "/api/alerts"): (_c("/api/alerts"), 200),
+    ("GET", "/api/alerts/{alert_id}"): (lambda w, _r: Call(f"/api/alerts/{w.alert()}"), 200),
+    ("POST", "/api/alerts/{alert_id}/verdict"): (
+        lambda w, _r: Call(
+            f"/api/alerts/{w.alert()}/verdict", {"verdict": "false_positive", "reason": "ok"}
+        ),
+        200,
+    ),
+    ("POST", "/api/unmask"): (
+        lambda w, _r: (
+            w.case(Role.investigator),
+            Call(
+                "/api/unmask",
+                {"pseudonym": w.pseudonym(), "justification": "needed for the interview"},
+            ),
+        )[1],
+        201,
+    ),
+    ("GET", "/api/unmask/pending"): (_c("/api/unmask/pending"), 200),
+    ("POST", "/api/unmask/{grant_id}/approve"): (
+        lambda w, _r: Call(f"/api/unmask/{w.pending_grant()}/approve"),
+        200,
+    ),
+    ("POST", "/api/unmask/{grant_id}/deny"): (
+        lambda w, _r: Call(f"/api/unmask/{w.pending_grant()}/deny", {"reason": "no"}),
+        200,
+    ),
+    ("POST", "/api/unmask/{grant_id}/revoke"): (
+        lambda w, r: Call(f"/api/unmask/{w.active_grant(r)}/revoke"),
+        200,
+    ),
+    ("GET", "/api/unmask/reveal/{pseudonym}"): (
+        lambda w, r: (w.active_grant(r), Call(f"/api/unmask/reveal/{w.pseudonym()}"))[1],
+        200,
+    ),
+    ("GET", "/api/audit"): (_c("/api/audit"), 200),
+    ("GET", "/api/audit/verify"): (_c("/api/audit/verify"), 200),
+}
