@@ -4,11 +4,12 @@
    and a valid 1M-row audit chain (hashes computed exactly as ``custodes.audit.chain`` does),
    in bulk; not timed against a target, but reported.
 2. **Audit verify**: ``custodes audit verify`` in a child process (wall time, peak RSS).
-3. **API latency**: ``custodes serve`` in a child process on a loopback port; a separate load
-   generator process keeps ``--clients`` concurrent keep-alive connections busy for
-   ``--seconds`` on the case list (``GET /api/cases?limit=50``, mixed filters and sorts) and
-   the case detail (``GET /api/cases/{id}`` of random ids), as an investigator-lead would;
-   per-request latencies give p50/p95/p99.
+3. **API latency**: ``custodes serve`` (one uvicorn worker) in a child process on a loopback
+   port; this process generates the load on the case list (``GET /api/cases?limit=50``, mixed
+   filters and sorts) and the case detail (``GET /api/cases/{id}`` of random ids) as a lead:
+   first requests arriving at ``--rate`` per second (open loop: the latency analysts see at
+   that load), then ``--clients`` connections each firing as soon as answered (closed loop:
+   throughput at saturation). Per-request latencies give p50/p95/p99.
 
     uv run python -m benchmarks.cases                       # SQLite in benchmarks/.data
     uv run python -m benchmarks.cases --database postgresql # the machine's PostgreSQL
@@ -212,6 +213,9 @@ def fill(store: CaseStore, n_cases: int, n_audit: int, seed: int) -> dict[str, f
             session.execute(sa.insert(AuditEntry), batch)
         session.execute(sa.update(AuditHead).values(seq=n_audit, hash=prev))
     timings["audit_s"] = time.perf_counter() - clock
+    with store.write_engine.connect() as conn:  # statistics, as a store in use would have
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
     if not store.is_sqlite:  # identity sequences must continue after the bulk-inserted ids
         with store.write() as session:
             for table in ("users", "cases", "notes"):
@@ -273,11 +277,12 @@ def _wait_ready(base: str, seconds: float = 60) -> None:
     raise SystemExit(f"the server at {base} did not come up")
 
 
-async def _load(
+async def _closed_loop(
     base: str, token: str, paths: list[str], clients: int, seconds: float
 ) -> list[float]:
     """``clients`` keep-alive connections, each issuing its next request as soon as the
-    last one answers (a closed loop), for ``seconds``; latencies in milliseconds."""
+    last one answers, for ``seconds``: the server's saturation (throughput, and latency when
+    every request queues behind the others); latencies in milliseconds."""
     latencies: list[float] = []
     stop = time.monotonic() + seconds
     headers = {"Authorization": f"Bearer {token}"}
@@ -286,15 +291,36 @@ async def _load(
         rng = random.Random(k)
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
             while time.monotonic() < stop:
-                path = rng.choice(paths)
-                started = time.perf_counter()
-                response = await http.get(path)
-                latencies.append((time.perf_counter() - started) * 1000)
-                if response.status_code != 200:
-                    raise SystemExit(f"GET {path}: {response.status_code} {response.text[:200]}")
+                latencies.append(await _get(http, rng.choice(paths)))
 
     await asyncio.gather(*(client(k) for k in range(clients)))
     return latencies
+
+
+async def _open_loop(
+    base: str, token: str, paths: list[str], rate: float, seconds: float
+) -> list[float]:
+    """Requests arriving at ``rate`` per second (Poisson), whether or not earlier ones have
+    answered, as analysts' clicks do: the latency a user sees at that load."""
+    rng = random.Random(11)
+    headers = {"Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30, limits=limits) as http:
+        tasks = []
+        stop = time.monotonic() + seconds
+        while time.monotonic() < stop:
+            tasks.append(asyncio.create_task(_get(http, rng.choice(paths))))
+            await asyncio.sleep(rng.expovariate(rate))
+        return list(await asyncio.gather(*tasks))
+
+
+async def _get(http: httpx.AsyncClient, path: str) -> float:
+    started = time.perf_counter()
+    response = await http.get(path)
+    elapsed = (time.perf_counter() - started) * 1000
+    if response.status_code != 200:
+        raise SystemExit(f"GET {path}: {response.status_code} {response.text[:200]}")
+    return elapsed
 
 
 def _percentiles(ms: list[float]) -> dict[str, float]:
@@ -307,7 +333,7 @@ def _percentiles(ms: list[float]) -> dict[str, float]:
 
 
 def load_test(
-    url: str, data: Path | None, n_cases: int, clients: int, seconds: float
+    url: str, data: Path | None, n_cases: int, clients: int, rate: float, seconds: float
 ) -> dict[str, Any]:
     with CaseStore(url) as store:
         token = add_token(store, "user2")  # a lead: sees every unrestricted case
@@ -336,11 +362,16 @@ def load_test(
         with CaseStore(url) as store, store.read() as session:
             hidden = set(session.execute(sa.select(Case.id).where(Case.restricted)).scalars())
         details = [p for p in details if int(p.rsplit("/", 1)[1]) not in hidden]
-        asyncio.run(_load(base, token, lists + details[:10], 2, 3))  # warm-up
-        result = {
-            "case_list": _percentiles(asyncio.run(_load(base, token, lists, clients, seconds))),
-            "case_detail": _percentiles(asyncio.run(_load(base, token, details, clients, seconds))),
-        }
+        asyncio.run(_closed_loop(base, token, lists + details[:10], 2, 3))  # warm-up
+        result: dict[str, Any] = {}
+        for name, paths in (("case_list", lists), ("case_detail", details)):
+            at_rate = asyncio.run(_open_loop(base, token, paths, rate, seconds))
+            saturated = asyncio.run(_closed_loop(base, token, paths, clients, seconds))
+            result[name] = {
+                f"at_{rate:g}_per_s": _percentiles(at_rate),
+                f"saturated_{clients}_clients": _percentiles(saturated)
+                | {"per_s": round(len(saturated) / seconds, 1)},
+            }
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -354,7 +385,8 @@ def main() -> None:
     parser.add_argument("--audit", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--reuse", action="store_true", help="skip the fill")
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", type=int, default=8, help="closed-loop clients")
+    parser.add_argument("--rate", type=float, default=20, help="open-loop requests per second")
     parser.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
 
@@ -369,7 +401,7 @@ def main() -> None:
         env["CUSTODES_DATA_DIR"] = str(data)
     seconds, rss, out = _child([sys.executable, "-m", "custodes", "audit", "verify"], env)
     result |= {"verify_s": round(seconds, 2), "verify_rss_mib": round(rss), "verify_out": out}
-    result |= load_test(url, data, args.cases, args.clients, args.seconds)
+    result |= load_test(url, data, args.cases, args.clients, args.rate, args.seconds)
     print(json.dumps(result, indent=2, default=str))
 
 

@@ -6,7 +6,7 @@ same rule inside the database, and a case the principal may not see is simply no
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, false, func, or_, select, true
 
 from custodes.access.principal import Principal
 from custodes.access.roles import Permission, Role
@@ -19,14 +19,14 @@ def visible(principal: Principal) -> ColumnElement[bool]:
         return true()
     if not principal.can(Permission.case_read):
         return false()
-    member = exists(
-        select(CaseMember.user_id).where(
-            CaseMember.case_id == Case.id, CaseMember.user_id == principal.user_id
-        )
-    )
-    on_case = or_(
-        Case.assignee_id == principal.user_id, Case.created_by == principal.user_id, member
-    )
+    # Creators and assignees are always members (the service adds them), so membership alone
+    # decides; as an IN over the small member index it lets the database walk the case
+    # indexes in order instead of testing every case.
+    mine = Case.id.in_(select(CaseMember.case_id).where(CaseMember.user_id == principal.user_id))
     if principal.can(Permission.case_read_all):
-        return or_(Case.restricted.is_(False), on_case)
-    return and_(on_case)
+        # coalesce(): an expression no index serves, on purpose. Given `restricted IS 0 OR
+        # id IN (...)`, SQLite unions two index lookups (95 % of all cases) and then sorts
+        # them all; this way it walks the ordering index and stops after one page (0.2 ms
+        # instead of 50 ms at 100k cases). Counting still reads the covering indexes.
+        return or_(func.coalesce(Case.restricted, false()).is_(false()), mine)
+    return mine

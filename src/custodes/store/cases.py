@@ -14,6 +14,7 @@ transactions; writers serialise where they must with row locks (the audit chain'
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,6 +63,9 @@ class CaseStore:
         self.close()
 
     def close(self) -> None:
+        if self.is_sqlite:  # SQLite's advice: keep the planner's statistics fresh at close
+            with contextlib.suppress(OperationalError), self.write_engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA optimize")
         self.engine.dispose()
         if self.write_engine is not self.engine:
             self.write_engine.dispose()

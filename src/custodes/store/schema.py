@@ -122,6 +122,15 @@ class Case(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
     __table_args__ = (
         Index("ix_cases_status_updated", "status", "updated_at"),
+        # Lists page in updated/created order, by category, and for most roles skip
+        # restricted cases: each of these reads 50 rows off an index, not 100k.
+        Index("ix_cases_updated_at", "updated_at"),
+        Index("ix_cases_created_at", "created_at"),
+        Index("ix_cases_category_updated", "category", "updated_at"),
+        Index("ix_cases_restricted", "restricted"),
+        # Covering indexes for counting what one filter leaves visible.
+        Index("ix_cases_status_restricted", "status", "restricted"),
+        Index("ix_cases_category_restricted", "category", "restricted"),
         Index("ix_cases_assignee", "assignee_id"),
         Index("ix_cases_closed_at", "closed_at"),
     )
