@@ -80,6 +80,28 @@ ESCALATION_SOURCES: Final[tuple[str, ...]] = (
 )
 
 
+# What an escalation is about (triage's harm categories; the simulator writes these too).
+ESCALATION_CATEGORIES: Final[tuple[str, ...]] = (
+    "child_safety",
+    "violent_threat",
+    "terrorism",
+    "self_harm",
+    "doxxing",
+    "sextortion",
+    "fraud",
+    "hate",
+    "harassment",
+    "misinformation",
+    "ip",
+    "privacy",
+    "other",
+)
+
+ESCALATION_LANGUAGES: Final[tuple[str, ...]] = ("en", "es", "pt")
+
+BANDS: Final[tuple[str, ...]] = ("P0", "P1", "P2", "P3", "P4")  # P0 most urgent
+
+
 def family_of(action: str) -> str:
     """The action family of an action; custom ``x-`` actions form their own family."""
     for family, actions in ACTION_FAMILIES.items():
