@@ -7,6 +7,7 @@ comes from ``wait4``. Per-stage seconds come from the run's own JSON summary.
     uv run python -m benchmarks.detect --staff 300 --days 60      # ≈1M events
     uv run python -m benchmarks.detect --staff 1000 --days 500    # ≈30M events
     uv run python -m benchmarks.detect --staff 300 --days 60 --engine spark --reuse
+    uv run python -m benchmarks.detect --staff 1000 --days 500 --reuse --incremental-only
 """
 
 from __future__ import annotations
@@ -95,6 +96,11 @@ def main() -> None:
     parser.add_argument("--engine", default="duckdb", choices=("duckdb", "spark"))
     parser.add_argument("--spark-master", default="local[2]", help="with --engine spark")
     parser.add_argument("--reuse", action="store_true", help="reuse an ingested store")
+    parser.add_argument(
+        "--incremental-only",
+        action="store_true",
+        help="with --reuse: only the incremental run (the store must hold a full run's features)",
+    )
     args = parser.parse_args()
 
     base = WORK / f"detect-s{args.staff}-d{args.days}-seed{args.seed}"
@@ -128,16 +134,17 @@ def main() -> None:
     full = _custodes(
         "detect", "--engine", args.engine, *spark, "--data-dir", str(store), "-f", "json"
     )
-    seconds, rss, tree, out = _run(full)
-    rows.append(
-        {
-            "what": "full detect",
-            "wall": seconds,
-            "peak_rss_mib": rss,
-            "tree_peak_rss_mib": tree,
-            **json.loads(out),
-        }
-    )
+    if not args.incremental_only:
+        seconds, rss, tree, out = _run(full)
+        rows.append(
+            {
+                "what": "full detect",
+                "wall": seconds,
+                "peak_rss_mib": rss,
+                "tree_peak_rss_mib": tree,
+                **json.loads(out),
+            }
+        )
     con = duckdb.connect(str(store / "events.duckdb"), read_only=True)
     last = con.execute("SELECT max(day) FROM features_actor_day").fetchone()[0]  # type: ignore[index]
     con.close()

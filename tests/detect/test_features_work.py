@@ -3,14 +3,17 @@ outcomes per owner, QA verdicts given and received, appeal overturns."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import statistics
 from pathlib import Path
 
 import pytest
 
+from custodes.detect.features import build_features
+from custodes.detect.features.verdicts import DECISION_LOOKBACK_DAYS
 from custodes.store.events import EventStore
-from tests.detect.test_features import Org, build
+from tests.detect.test_features import Org, build, features
 
 
 def _decide(
@@ -231,3 +234,28 @@ def test_an_appeal_whose_decision_id_is_unknown_falls_back_to_the_content(
     got = build(store, org, tmp_path)
     assert got[("m", "2026-01-05")]["appeal_overturns_received"] == 1
     assert got[("h", "2026-01-07")]["appeal_overturns_made"] == 2
+
+
+def test_incremental_build_links_verdicts_to_decisions_older_than_its_lookback(
+    store: EventStore, tmp_path: Path
+) -> None:
+    """An incremental build looks decisions up in a few weeks before its window first; QA
+    reviews of older decisions must still find whose they were, as a full build does."""
+    org = Org()
+    old = [_decide(org, f"2026-01-05T10:0{i}:00Z", "m", "remove") for i in range(2)]
+    recent = _decide(org, "2026-05-01T10:00:00Z", "n", "remove")
+    for i, target in enumerate([*old, recent]):
+        org.event(
+            f"2026-05-02T11:0{i}:00Z",
+            "q",
+            "qa_review",
+            target_type="decision",
+            target_id=target,
+            outcome="agree",
+        )
+    full = build(store, org, tmp_path)
+    since = dt.date(2026, 5, 2)
+    assert since - dt.date(2026, 1, 5) > dt.timedelta(days=DECISION_LOOKBACK_DAYS)
+    build_features(store, since)
+    assert features(store) == full
+    assert full[("q", "2026-05-02")]["qa_top_moderator_agree_share"] == pytest.approx(2 / 3)

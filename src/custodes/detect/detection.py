@@ -8,6 +8,7 @@ only that part of the previous results; earlier history is still what baselines 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
@@ -19,6 +20,7 @@ from custodes.detect.detector import DetectContext, Findings, create
 from custodes.detect.engine.base import Engine
 from custodes.detect.ensemble import build_ensemble, prioritise_alerts
 from custodes.detect.feedback import apply_feedback
+from custodes.detect.sightings import shared_sightings
 from custodes.store.events import EventStore
 
 Progress = Callable[[str], None]
@@ -59,17 +61,22 @@ def run_detection(
     report = DetectReport(run, since)
     end = as_of or _last_event(store) or started
     try:
-        say("features")
-        clock = utc_now()
-        report.feature_rows = build_features(store, since, engine)
-        report.seconds["features"] = (utc_now() - clock).total_seconds()
-        context = DetectContext(store, end, since)
-        results: list[tuple[str, Findings]] = []
-        for detector in chosen:
-            say(detector.name)
+        with ExitStack() as scope:
+            say("features")
             clock = utc_now()
-            results.append((detector.name, detector.run(context)))
-            report.seconds[detector.name] = (utc_now() - clock).total_seconds()
+            # First sightings over all history, read by features and sequences: computed
+            # once (and timed with the features), when the run sees every event (no
+            # ``as_of`` cutting history short).
+            sightings = None if as_of else scope.enter_context(shared_sightings(store))
+            report.feature_rows = build_features(store, since, engine, sightings)
+            report.seconds["features"] = (utc_now() - clock).total_seconds()
+            context = DetectContext(store, end, since, sightings)
+            results: list[tuple[str, Findings]] = []
+            for detector in chosen:
+                say(detector.name)
+                clock = utc_now()
+                results.append((detector.name, detector.run(context)))
+                report.seconds[detector.name] = (utc_now() - clock).total_seconds()
         with store.transaction():
             for name, findings in results:
                 _replace(store, name, findings, since, run)

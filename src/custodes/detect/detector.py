@@ -24,11 +24,14 @@ SCORE_SCHEMA = pa.schema([("actor_id", pa.string()), ("day", pa.date32()), ("sco
 
 @dataclass(frozen=True)
 class DetectContext:
-    """What every detector may rely on: features are built for days >= ``since``."""
+    """What every detector may rely on: features are built for days >= ``since``;
+    ``sightings``, when set, names a table of first sightings over every stored event
+    (``detect.sightings``) computed once for the run."""
 
     store: EventStore
     as_of: datetime
     since: date | None = None
+    sightings: str | None = None
 
 
 @dataclass

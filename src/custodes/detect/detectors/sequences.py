@@ -48,6 +48,7 @@ from custodes.detect.detectors.graphs.continuity import carry_over
 from custodes.detect.detectors.graphs.finding import severity
 from custodes.detect.features.attributes import PERSONAL_CLOUD_DOMAINS, PERSONAL_EMAIL_DOMAINS
 from custodes.detect.features.sqltext import in_list, quote
+from custodes.detect.sightings import sightings_sql
 
 DETECTOR: Final = "sequences"
 NORM_DAYS: Final = 60
@@ -199,13 +200,18 @@ _DOMAIN: Final = (
 )
 
 
-def candidates_sql(lo: datetime, hi: datetime) -> str:
-    """Every row a step may match, with the day's volume of its kind against the norm."""
+def candidates_sql(lo: datetime, hi: datetime, sightings: str | None = None) -> str:
+    """Every row a step may match, with the day's volume of its kind against the norm.
+    ``sightings``: a table of first sightings over every event before ``hi`` (computed
+    from the events when None)."""
     where = {name: spec[0].format(domain="e.domain") for name, spec in _CLASSES.items()}
     cls = _case((w, quote(name)) for name, w in where.items())
     measure = _case((where[name], spec[1]) for name, spec in _CLASSES.items())
     floor = _case((f"cls = {quote(name)}", str(spec[2])) for name, spec in _CLASSES.items())
     history = lo - timedelta(days=NORM_DAYS)
+    first_sightings = (
+        sightings_sql(f"e.ts < {_ts(hi)}") if sightings is None else f"SELECT * FROM {sightings}"
+    )
     return f"""
 CREATE OR REPLACE TEMP TABLE {_CANDIDATES} AS
 WITH read AS (
@@ -264,13 +270,9 @@ grants AS (
         ON r.grantee_id = g.grantee_id AND r.target_id = g.target_id AND r.ts >= g.ts
 ),
 -- First sightings over all history, one aggregation of the events (per actor, device and
--- country: a few thousand rows), then (actor, device), (actor, country), actor.
-sightings AS (
-    SELECT e.actor_id, e.device_id, e.country, min(e.ts) AS first_ts
-    FROM events e
-    WHERE e.ts < {_ts(hi)}
-    GROUP BY ALL
-),
+-- country: a few thousand rows; shared with the features when the run computed it), then
+-- (actor, device), (actor, country), actor.
+sightings AS ({first_sightings}),
 seen AS (
     SELECT actor_id,
         CASE WHEN grouping(device_id) = 0 THEN 'device'
@@ -458,7 +460,7 @@ class Sequences:
             None if context.since is None else datetime.combine(context.since, datetime.min.time())
         )
         lo = first if since is None else max(first, since - span - DAY)
-        store.execute(candidates_sql(lo, hi))
+        store.execute(candidates_sql(lo, hi, context.sightings))
         try:
             chains: list[Chain] = []
             for pattern in self.patterns:

@@ -26,12 +26,14 @@ from custodes.detect.features.employment import EXPRESSIONS as EMPLOYMENT
 from custodes.detect.features.lookups import conflicts_sql, lookups_sql
 from custodes.detect.features.sessions import first_seen_sql, presence_sql, sessions_sql
 from custodes.detect.features.verdicts import (
+    OLDER_SQL,
     UNRESOLVED_SQL,
     fallback_links_sql,
     given_sql,
     links_source,
     links_sql,
     received_sql,
+    relink_sql,
 )
 from custodes.store.events import EventStore
 
@@ -52,6 +54,7 @@ _HELPERS: Final = (
     "fx_people",
     "fx_slices",
     "fx_offsets",
+    "fx_recent_links",
     "fx_verdict_links",
     "fx_fallback_links",
     "fx_conflicts",
@@ -66,10 +69,15 @@ def table_ddl() -> str:
 
 
 def build_features(
-    store: EventStore, since: dt.date | None = None, engine: Engine | None = None
+    store: EventStore,
+    since: dt.date | None = None,
+    engine: Engine | None = None,
+    sightings: str | None = None,
 ) -> int:
     """(Re)compute features_actor_day for local days >= since (all when None); returns
-    rows written. ``engine`` computes them (default: the store's DuckDB).
+    rows written. ``engine`` computes them (default: the store's DuckDB); ``sightings``
+    names a table of first sightings over all events in the store (``detect.sightings``)
+    that the DuckDB engine reads instead of aggregating the events again.
 
     A table left by an older feature set is rebuilt in full, whatever ``since`` says:
     a partial rebuild cannot add columns to days it does not touch.
@@ -81,7 +89,9 @@ def build_features(
     written = f"SELECT count(*) FROM {TABLE} WHERE {_day_filter(window)}"
     try:
         with store.transaction():
-            source = _stage(engine, window)
+            local = isinstance(engine, DuckDBEngine) and engine.store is store
+            shared = sightings if local else None
+            source = _stage(engine, window, shared)
             if not _table_current(store):
                 store.execute(f"DROP TABLE IF EXISTS {TABLE}")
                 store.execute(table_ddl())
@@ -92,19 +102,22 @@ def build_features(
         _drop(engine, *_GROUP_TABLES, *_HELPERS)
 
 
-def _stage(engine: Engine, window: Window) -> dict[str, str]:
+def _stage(engine: Engine, window: Window, sightings: str | None) -> dict[str, str]:
     """Compute every group into its temp table, in dependency order, dropping each helper
     as soon as nothing needs it (they are the big ones); returns which table holds each
     feature."""
     run = engine.execute
     for sql in (people_sql(), offsets_sql(window), slices_sql(window), activity_sql()):
         run(sql)
-    for sql in (presence_sql(), first_seen_sql(), sessions_sql()):
+    for sql in (presence_sql(), first_seen_sql(sightings), sessions_sql()):
         run(sql)
     _drop(engine, "fx_slices", "fx_presence", "fx_first")
     for sql in (flags_sql(window), decisions_sql(window), gaps_sql(window), favour_sql(window)):
         run(sql)
     run(links_sql(window))
+    if window.since is not None:
+        run(relink_sql(window, older=int(engine.fetch_value(OLDER_SQL) or 0) > 0))
+        _drop(engine, "fx_recent_links")
     fallback = int(engine.fetch_value(UNRESOLVED_SQL) or 0) > 0
     if fallback:
         run(fallback_links_sql())

@@ -33,11 +33,12 @@ class Window:
     def day_number(self) -> int | None:
         return None if self.since is None else (self.since - EPOCH).days
 
-    def ts_floor(self, ts: str = "e.ts") -> str:
-        """A UTC pre-filter on raw timestamps that keeps every event of the window's days."""
+    def ts_floor(self, ts: str = "e.ts", lead: dt.timedelta = _MAX_LEAD) -> str:
+        """A UTC pre-filter on raw timestamps that keeps every event of the window's days
+        (``lead``: and of this long before them)."""
         if self.since is None:
             return "TRUE"
-        first = dt.datetime.combine(self.since - _MAX_LEAD, dt.time())
+        first = dt.datetime.combine(self.since - lead, dt.time())
         return f"{ts} >= TIMESTAMP '{first.isoformat(sep=' ')}'"
 
     def days(self, column: str = "dn") -> str:
