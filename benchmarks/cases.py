@@ -333,7 +333,13 @@ def _percentiles(ms: list[float]) -> dict[str, float]:
 
 
 def load_test(
-    url: str, data: Path | None, n_cases: int, clients: int, rate: float, seconds: float
+    url: str,
+    data: Path | None,
+    n_cases: int,
+    clients: int,
+    rate: float,
+    seconds: float,
+    workers: int,
 ) -> dict[str, Any]:
     with CaseStore(url) as store:
         token = add_token(store, "user2")  # a lead: sees every unrestricted case
@@ -342,7 +348,10 @@ def load_test(
     if data is not None:
         env["CUSTODES_DATA_DIR"] = str(data)
     server = subprocess.Popen(
-        [sys.executable, "-m", "custodes", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            *(sys.executable, "-m", "custodes", "serve", "--host", "127.0.0.1"),
+            *("--port", str(port), "--workers", str(workers)),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -385,7 +394,9 @@ def main() -> None:
     parser.add_argument("--audit", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--reuse", action="store_true", help="skip the fill")
+    parser.add_argument("--skip-verify", action="store_true")
     parser.add_argument("--clients", type=int, default=8, help="closed-loop clients")
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
     parser.add_argument("--rate", type=float, default=20, help="open-loop requests per second")
     parser.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
@@ -399,9 +410,12 @@ def main() -> None:
     env = dict(os.environ, CUSTODES_DATABASE_URL=url)
     if data is not None:
         env["CUSTODES_DATA_DIR"] = str(data)
-    seconds, rss, out = _child([sys.executable, "-m", "custodes", "audit", "verify"], env)
-    result |= {"verify_s": round(seconds, 2), "verify_rss_mib": round(rss), "verify_out": out}
-    result |= load_test(url, data, args.cases, args.clients, args.rate, args.seconds)
+    if not args.skip_verify:
+        seconds, rss, out = _child([sys.executable, "-m", "custodes", "audit", "verify"], env)
+        result |= {"verify_s": round(seconds, 2), "verify_rss_mib": round(rss)}
+        result["verify_ok"] = "True" in out
+    result |= load_test(url, data, args.cases, args.clients, args.rate, args.seconds, args.workers)
+    result["workers"] = args.workers
     print(json.dumps(result, indent=2, default=str))
 
 
