@@ -1,0 +1,1 @@
+"""Escalation triage: read the text, rate the risk, route it, and start its SLA clocks."""

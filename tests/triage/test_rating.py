@@ -1,0 +1,348 @@
+"""Rating: each fast lane, each factor, explainability (factors sum to the score), flags
+that never inflate harm, and determinism."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custodes.model.vocabulary import BANDS, ESCALATION_CATEGORIES, ESCALATION_SOURCES
+from custodes.triage.escalation import EscalationInput
+from custodes.triage.lexicon import SIGNALS
+from custodes.triage.policy import Policy, load_policy
+from custodes.triage.rating import Rating, RatingContext, rate
+from custodes.triage.reading import Signal, TextReading
+
+RECEIVED = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # a Friday
+POLICY = load_policy()
+
+
+def reading(
+    *signals: str,
+    category: str | None = None,
+    support: float = 0.9,
+    language: str = "en",
+    negated: tuple[str, ...] = (),
+    reported: tuple[str, ...] = (),
+) -> TextReading:
+    """A reading built directly from C's types, as the rating sees one."""
+    found = tuple(Signal(s, s, s in negated, s in reported, 0.9) for s in signals)
+    categories = dict.fromkeys(ESCALATION_CATEGORIES, 0.0)
+    if category is not None:
+        categories[category] = support
+    return TextReading(language, 0.9, found, categories)
+
+
+def esc(**fields: Any) -> EscalationInput:
+    data: dict[str, Any] = {"received_at": RECEIVED, "source": "user_report", "body": "text"}
+    return EscalationInput.from_dict(data | fields)
+
+
+def run(e: EscalationInput, r: TextReading, context: RatingContext | None = None) -> Rating:
+    return rate(e, r, context or RatingContext(), POLICY)
+
+
+def factor(rating: Rating, name: str) -> float:
+    return next(f.contribution for f in rating.factors if f.name == name)
+
+
+def assert_explained(rating: Rating) -> None:
+    assert round(sum(f.contribution for f in rating.factors), 2) == rating.score
+    assert rating.band == POLICY.band_of(rating.score)
+    assert rating.policy_version == POLICY.version
+
+
+# ----------------------------------------------------------------------------- fast lanes
+
+
+def test_csam_lane() -> None:
+    r = run(esc(), reading("sexual_minor", "minor", category="child_safety"))
+    assert (r.band, r.fast_lane, r.route) == ("P0", "csam", "child_safety")
+    assert_explained(r)
+
+
+def test_threat_to_life_lane_needs_imminence() -> None:
+    imminent = run(esc(), reading("threat_to_life", "imminence", category="violent_threat"))
+    assert (imminent.band, imminent.fast_lane) == ("P0", "threat_to_life")
+    assert imminent.route == "law_enforcement_response"
+    assert imminent.clocks["acknowledge"] == RECEIVED + timedelta(minutes=15)
+    assert_explained(imminent)
+    # the same threat with the imminence negated ("no immediate danger") is not a P0 ...
+    calm = run(
+        esc(),
+        reading("threat_to_life", "imminence", category="violent_threat", negated=("imminence",)),
+    )
+    assert calm.band != "P0"
+    # ... but a claimed threat to life is never below P1
+    assert calm.band == "P1"
+    assert calm.fast_lane == "threat_claim_floor"
+
+
+def test_reported_speech_still_counts() -> None:
+    quoted = reading(
+        "threat_to_life", "imminence", category="violent_threat", reported=("threat_to_life",)
+    )
+    assert run(esc(), quoted).fast_lane == "threat_to_life"
+
+
+def test_imminent_self_harm_takes_the_threat_to_life_lane() -> None:
+    r = run(esc(), reading("self_harm", "imminence", category="self_harm"))
+    assert (r.band, r.fast_lane, r.route) == ("P0", "threat_to_life", "law_enforcement_response")
+
+
+def test_terrorist_removal_order_has_a_one_hour_legal_clock() -> None:
+    order = reading("removal_order", "terrorism", category="other", support=0.0)
+    r = run(esc(source="law_enforcement", jurisdiction="DE"), order)
+    assert (r.band, r.fast_lane, r.category, r.route) == (
+        "P0",
+        "terrorist_removal_order",
+        "terrorism",
+        "legal",
+    )
+    one_hour = RECEIVED + timedelta(hours=1)
+    assert r.clocks["first_action"] == one_hour
+    assert r.clocks["resolve"] == one_hour  # the band's 1 d is capped by the law's 1 h
+    assert r.schedule.clocks[-1].cause == "legal clock (terrorist_removal_order)"
+    assert_explained(r)
+    # a user cannot issue a removal order
+    assert run(esc(), order).fast_lane != "terrorist_removal_order"
+
+
+@pytest.mark.parametrize(
+    ("hours", "band", "lane"),
+    [(20, "P0", "authority_order"), (48, "P1", "order_within_72h"), (120, "P2", "order_floor")],
+)
+def test_authority_orders_take_their_deadline(hours: int, band: str, lane: str) -> None:
+    deadline = RECEIVED + timedelta(hours=hours)
+    e = esc(source="law_enforcement", jurisdiction="BR", deadline=deadline)
+    r = run(e, reading("court_order", category="harassment", support=0.5))
+    assert (r.band, r.fast_lane) == (band, lane)
+    assert max(r.clocks.values()) <= deadline
+    assert r.clocks["resolve"] == min(deadline, RECEIVED + POLICY.sla.clocks[band].resolve)
+    assert r.route == "legal"
+    assert_explained(r)
+
+
+def test_an_order_without_deadline_takes_no_order_lane() -> None:
+    r = run(esc(source="law_enforcement"), reading("court_order", category="ip", support=0.7))
+    assert r.fast_lane is None
+
+
+def test_trusted_flagger_floor_only_inside_its_area() -> None:
+    e = esc(source="trusted_flagger")
+    inside = RatingContext(requester_trusted_areas=("hate",))
+    hateful = reading("hate", category="hate", support=0.3)
+    low = replace(POLICY, severity=POLICY.severity | {"hate": 1})  # would be P4 on its own
+    r = rate(e, hateful, inside, low)
+    assert (r.band, r.fast_lane) == ("P2", "trusted_flagger_floor")
+    assert factor(r, "fast_lane") > 0
+    assert_explained(r)
+    outside = run(e, reading("ip", category="ip", support=0.8), inside)
+    assert (outside.band, outside.fast_lane) == ("P4", None)
+
+
+def test_only_a_p0_lane_makes_a_p0() -> None:
+    maximal = esc(source="law_enforcement", subject_ids=["a"], reach=10**8, jurisdiction="DE")
+    r = run(
+        maximal,
+        reading("evidence", "coordination", "minor", category="terrorism", support=1.0),
+        RatingContext(earlier_escalations=5, cluster_size=64),
+    )
+    assert r.fast_lane is None
+    assert r.band == "P1"
+    assert r.score == POLICY.bands["P0"] - 0.01
+    assert factor(r, "ceiling") < 0
+    assert factor(r, "modifier_cap") < 0
+    assert_explained(r)
+
+
+# ----------------------------------------------------------------------------- factors
+
+
+def test_base_is_severity_times_credibility() -> None:
+    r = run(esc(source="ngo"), reading(category="fraud", support=0.4))
+    k, s, c = POLICY.base_scale, POLICY.severity["fraud"], POLICY.credibility.sources["ngo"]
+    base = factor(r, "base") + factor(r, "severity") + factor(r, "credibility")
+    assert base == pytest.approx(k * s * c)
+    assert r.score == pytest.approx(k * s * c)
+
+
+def test_severity_follows_the_category() -> None:
+    threat = run(esc(), reading(category="violent_threat", support=0.4))
+    ip = run(esc(), reading(category="ip", support=0.4))
+    assert factor(threat, "severity") > factor(ip, "severity") == 0
+    assert threat.score > ip.score
+
+
+def test_credibility_by_source_specificity_and_evidence() -> None:
+    vague = run(esc(), reading(category="hate", support=0.1))
+    specific = run(esc(subject_ids=["acc-1"]), reading("evidence", category="hate", support=0.9))
+    police = run(esc(source="law_enforcement"), reading(category="hate", support=0.4))
+    user = run(esc(), reading(category="hate", support=0.4))
+    assert factor(vague, "credibility") < factor(user, "credibility")
+    assert factor(user, "credibility") < factor(police, "credibility")
+    assert factor(user, "credibility") < factor(specific, "credibility")
+    assert "subject_ids +0.5" in next(f.input for f in specific.factors if f.name == "credibility")
+
+
+def test_reach_is_log_scaled_capped_and_category_bound() -> None:
+    def points(reach: int, category: str = "misinformation") -> float:
+        return factor(run(esc(reach=reach), reading(category=category, support=0.5)), "reach")
+
+    per_decade = POLICY.modifiers.reach_per_decade
+    assert points(POLICY.modifiers.reach_floor) == 0
+    assert points(10) == 0  # low reach never lowers
+    assert points(POLICY.modifiers.reach_floor * 100) == pytest.approx(2 * per_decade)
+    assert points(10**12) == POLICY.modifiers.reach_cap
+    assert points(10**7, "ip") == 0  # reach never raises IP
+
+
+def test_minor_adds_points() -> None:
+    with_minor = run(esc(), reading("minor", category="harassment", support=0.5))
+    without = run(esc(), reading(category="harassment", support=0.5))
+    assert factor(with_minor, "minor") == POLICY.modifiers.minor
+    assert with_minor.score - without.score == pytest.approx(POLICY.modifiers.minor)
+
+
+def test_repeat_subject_counts_earlier_escalations_and_cases() -> None:
+    r = reading(category="harassment", support=0.5)
+    once = run(esc(), r, RatingContext(earlier_escalations=1))
+    many = run(esc(), r, RatingContext(earlier_escalations=4, open_cases=3))
+    assert factor(once, "repeat") == POLICY.modifiers.repeat_per_item
+    assert factor(many, "repeat") == POLICY.modifiers.repeat_cap
+    ip = run(esc(), reading(category="ip", support=0.5), RatingContext(earlier_escalations=3))
+    assert factor(ip, "repeat") == 0
+
+
+def test_coordination_from_cluster_size_and_text() -> None:
+    r = reading(category="hate", support=0.5)
+    m = POLICY.modifiers
+    assert factor(run(esc(), r, RatingContext(cluster_size=1)), "coordination") == 0
+    assert factor(run(esc(), r, RatingContext(cluster_size=4)), "coordination") == pytest.approx(
+        2 * m.coordination_per_doubling
+    )
+    campaign = reading("coordination", category="hate", support=0.5)
+    assert factor(run(esc(), campaign), "coordination") == m.coordination_signal
+
+
+def test_legal_exposure_by_jurisdiction() -> None:
+    r = reading(category="hate", support=0.5)
+    assert factor(run(esc(jurisdiction="DE"), r), "legal_exposure") == 3
+    assert factor(run(esc(jurisdiction="US"), r), "legal_exposure") == 0
+    assert factor(run(esc(), r), "legal_exposure") == 0
+
+
+def test_reporter_category_is_a_hint_used_only_when_the_text_is_unsure() -> None:
+    sure = run(esc(reported_category="harassment"), reading(category="sextortion", support=0.8))
+    assert sure.category == "sextortion"
+    unsure = run(esc(reported_category="fraud"), reading(category="hate", support=0.1))
+    assert unsure.category == "fraud"
+    nonsense = run(esc(reported_category="spam"), reading())
+    assert nonsense.category == "other"
+
+
+def test_language_falls_back_to_the_hint_when_undetermined() -> None:
+    assert run(esc(language="pt"), reading(language="und")).language == "pt"
+    assert run(esc(language="pt"), reading(language="es")).language == "es"
+    assert run(esc(), reading(language="und")).language == "und"
+
+
+# ----------------------------------------------------------------------------- attention
+
+
+def test_flags_set_reply_clocks_but_never_inflate_harm() -> None:
+    r = reading(category="hate", support=0.5)
+    police = run(esc(source="law_enforcement"), r)  # same source credibility as a regulator
+    regulator = run(esc(source="regulator"), r)
+    assert regulator.score == police.score
+    assert regulator.band == police.band
+    assert regulator.flags == ("regulator",)
+    assert police.flags == ()
+    assert regulator.clocks["reply"] == RECEIVED + timedelta(hours=48)
+    assert "reply" not in police.clocks
+    press = run(esc(source="press", reach=5_000_000), reading(category="other", support=0.0))
+    assert press.flags == ("press", "vip")
+    assert press.clocks["reply"] == RECEIVED + timedelta(hours=24)
+    assert all(f.name not in ("press", "vip", "regulator") for f in press.factors)
+
+
+def test_sla_due_at_is_the_first_clock_and_deadline_caps() -> None:
+    deadline = RECEIVED + timedelta(minutes=30)
+    r = run(esc(deadline=deadline), reading(category="hate", support=0.5))
+    assert r.sla_due_at == deadline == min(r.clocks.values())
+    plain = run(esc(), reading(category="hate", support=0.5))
+    assert plain.sla_due_at == plain.clocks["acknowledge"]
+
+
+def test_to_dict_has_the_contract_fields() -> None:
+    out = run(esc(), reading(category="hate", support=0.5)).to_dict()
+    assert {"rating", "score", "factors", "route", "sla_due_at", "language", "category"} <= set(out)
+    assert all(set(f) == {"name", "input", "contribution"} for f in out["factors"])
+
+
+# ----------------------------------------------------------------------------- properties
+
+_signals = st.lists(st.sampled_from(SIGNALS), max_size=6, unique=True)
+
+
+@st.composite
+def _cases(draw: st.DrawFn) -> tuple[EscalationInput, TextReading, RatingContext]:
+    names = draw(_signals)
+    negated = tuple(n for n in names if draw(st.booleans()))
+    category = draw(st.sampled_from(ESCALATION_CATEGORIES))
+    r = reading(
+        *names,
+        category=category,
+        support=draw(st.floats(0, 1)),
+        negated=negated,
+        language=draw(st.sampled_from(("en", "es", "pt", "und"))),
+    )
+    hours = draw(st.none() | st.integers(-2, 400))
+    e = esc(
+        source=draw(st.sampled_from(ESCALATION_SOURCES)),
+        reach=draw(st.none() | st.integers(0, 10**9)),
+        jurisdiction=draw(st.none() | st.sampled_from(("DE", "BR", "MX", "US", "ES", "JP"))),
+        subject_ids=draw(st.lists(st.sampled_from(("a", "b")), max_size=2)),
+        reported_category=draw(st.none() | st.sampled_from(ESCALATION_CATEGORIES)),
+        deadline=None if hours is None else RECEIVED + timedelta(hours=hours),
+    )
+    context = RatingContext(
+        earlier_escalations=draw(st.integers(0, 5)),
+        open_cases=draw(st.integers(0, 3)),
+        cluster_size=draw(st.integers(1, 500)),
+        requester_trusted_areas=tuple(draw(st.lists(st.sampled_from(ESCALATION_CATEGORIES)))),
+    )
+    return e, r, context
+
+
+@settings(max_examples=300, deadline=None)
+@given(_cases())
+def test_factors_always_sum_to_the_score(
+    case: tuple[EscalationInput, TextReading, RatingContext],
+) -> None:
+    e, r, context = case
+    rating = rate(e, r, context, POLICY)
+    assert_explained(rating)
+    assert 0 <= rating.score <= 100
+    assert rating.band in BANDS
+    assert (rating.band == "P0") == (
+        rating.fast_lane in {"csam", "threat_to_life", "terrorist_removal_order", "authority_order"}
+    )
+    assert rating.sla_due_at == min(rating.clocks.values())
+    if e.deadline is not None:
+        assert max(rating.clocks.values()) <= e.deadline
+    assert rate(e, r, context, POLICY) == rating  # deterministic
+
+
+def test_rating_is_deterministic_across_policy_reloads() -> None:
+    e = esc(subject_ids=["x"], reach=50_000, jurisdiction="MX")
+    r = reading("hate", "coordination", category="hate", support=0.7, language="es")
+    first = rate(e, r, RatingContext(cluster_size=8), POLICY)
+    again = rate(e, r, RatingContext(cluster_size=8), Policy.from_dict(POLICY.to_dict()))
+    assert first == again
+    assert first.to_dict() == again.to_dict()

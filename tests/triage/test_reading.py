@@ -1,0 +1,331 @@
+"""read(): signals per language, negation, quotation and reported speech, categories.
+
+The texts are written for these tests as escalations arrive (not the simulator's phrases,
+which judge the triage independently).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custodes.model.vocabulary import ESCALATION_CATEGORIES
+from custodes.triage.reading import Signal, TextReading, read
+
+POSITIVE = [
+    # (signal, text, words that must be the evidence)
+    ("imminence", "He told her friends it would happen tonight after the game.", "tonight"),
+    ("imminence", "The meetup is planned for tomorrow at 9 outside the school.", "tomorrow"),
+    ("imminence", "Dice que va a ir a su casa en una hora con sus amigos.", "en una hora"),
+    ("imminence", "Lo está transmitiendo en vivo ahora mismo desde el parque.", "ahora mismo"),
+    ("imminence", "Ele marcou o encontro para hoje à noite na porta da escola.", "hoje à noite"),
+    ("imminence", "Disse que chega lá às 20h com o irmão.", "às 20h"),
+    ("weapon", "In the livestream he shows a loaded pistol and a box of ammo.", "pistol"),
+    ("weapon", "Subió una foto con un cuchillo y la etiqueta de ella.", "cuchillo"),
+    ("weapon", "Postou foto com uma faca e marcou o endereço dela.", "faca"),
+    (
+        "threat_to_life",
+        "The account keeps posting that it will kill you if you testify.",
+        "will kill",
+    ),
+    ("threat_to_life", "Le escribió: te voy a matar cuando salgas del trabajo.", "te voy a matar"),
+    (
+        "threat_to_life",
+        "Recebi mensagem direta: vou te matar quando sair da faculdade.",
+        "vou te matar",
+    ),
+    ("minor", "The person in the video appears to be a 14-year-old girl.", "14-year-old"),
+    ("minor", "La víctima es una niña de 12 años según su madre.", "niña de 12 años"),
+    ("minor", "A vítima é menor de idade e estuda no colégio estadual.", "menor de idade"),
+    ("sexual_minor", "Trusted flagger report: suspected CSAM shared in a private group.", "CSAM"),
+    (
+        "sexual_minor",
+        "Se detectó pornografía infantil en el canal de Telegram enlazado.",
+        "pornografía infantil",
+    ),
+    (
+        "sexual_minor",
+        "Perfil compartilha pornografia infantil em grupos fechados.",
+        "pornografia infantil",
+    ),
+    (
+        "self_harm",
+        "My friend posted that she wants to end my life tonight, sorry, end her life.",
+        "end my life",
+    ),
+    (
+        "self_harm",
+        "Publicó que quiere quitarme la vida... perdón, escribió 'voy a matarme'.",
+        "voy a matarme",
+    ),
+    (
+        "self_harm",
+        "Ela escreveu nos stories que quer morrer e que não aguenta mais viver.",
+        "quer morrer",
+    ),
+    ("doxxing", "Someone doxxed the streamer and shared her home address on the forum.", "doxxed"),
+    (
+        "doxxing",
+        "Publicaron su dirección y el colegio de sus hijos en un hilo.",
+        "Publicaron su dirección",
+    ),
+    (
+        "doxxing",
+        "Estão divulgando o endereço dela e uma foto da sua casa.",
+        "divulgando o endereço",
+    ),
+    ("extortion", "He is trying to blackmail my client with private emails.", "blackmail"),
+    ("extortion", "Me está extorsionando: si no pagas publico todo.", "extorsionando"),
+    ("extortion", "O perfil faz chantagem com a vítima desde segunda.", "chantagem"),
+    (
+        "sextortion",
+        "Victim reports sextortion: the account threatens to leak her nudes.",
+        "sextortion",
+    ),
+    (
+        "sextortion",
+        "Amenaza con difundir sus fotos íntimas a toda su familia.",
+        "difundir sus fotos íntimas",
+    ),
+    (
+        "sextortion",
+        "Ameaça vazar suas fotos íntimas para os colegas de trabalho.",
+        "vazar suas fotos íntimas",
+    ),
+    ("terrorism", "The channel shares ISIS propaganda and recruitment videos.", "ISIS"),
+    ("terrorism", "Usuario anuncia un atentado contra la estación de trenes.", "atentado"),
+    ("terrorism", "Grupo planeja um atentado e compartilha manual de explosivos.", "atentado"),
+    ("fraud", "A fake giveaway page is phishing for card numbers.", "fake giveaway"),
+    ("fraud", "Es una estafa: piden un depósito para liberar el premio.", "estafa"),
+    ("fraud", "Esse perfil aplica golpe do pix em idosos.", "golpe do pix"),
+    ("hate", "Thread full of white supremacist slogans targeting migrants.", "white supremacist"),
+    ("hate", "Comentarios racistas y discurso de odio contra la comunidad.", "discurso de odio"),
+    ("hate", "Vídeo com injúria racial contra o jogador.", "injúria racial"),
+    ("harassment", "She is being harassed daily by the same group of accounts.", "harassed"),
+    ("harassment", "Sufre acoso constante por mensajes privados.", "acoso"),
+    ("harassment", "Ela sofre assédio no direct todos os dias.", "assédio"),
+    (
+        "removal_order",
+        "Attached is a removal order under Regulation (EU) 2021/784.",
+        "removal order",
+    ),
+    ("court_order", "Adjuntamos orden judicial para la preservación de datos.", "orden judicial"),
+    (
+        "court_order",
+        "Segue ofício judicial da 2ª Vara Criminal com prazo de 48 horas.",
+        "Vara Criminal",
+    ),
+    ("coordination", "At least 40 accounts posted the same message within minutes.", "40 accounts"),
+    (
+        "evidence",
+        "Screenshots attached; see https://example.org/post/123 for the original.",
+        "https://example.org/post/123",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "evidence"), POSITIVE, ids=lambda v: str(v)[:30])
+def test_each_signal_in_each_language(name: str, text: str, evidence: str) -> None:
+    reading = read(text)
+    assert reading.has(name), reading.signals
+    assert evidence in [s.evidence for s in reading.signals if s.name == name]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("There is no threat to anyone in this clip, it is a movie scene.", "threat_to_life"),
+        ("We reviewed it: no immediate danger to the user.", "threat_to_life"),
+        ("Não há ameaça nem menção a armas no vídeo.", "threat_to_life"),
+        ("No hay ningún menor en las imágenes, todos son adultos.", "minor"),
+        ("The video shows the protest without weapons of any kind.", "weapon"),
+        ("El perfil nunca publicó su dirección, solo su nombre.", "doxxing"),
+        ("Ele nunca fez ameaça de morte contra ela.", "threat_to_life"),
+        ("He did not mention suicide at all in the chat.", "self_harm"),
+    ],
+)
+def test_negated_signals_are_kept_but_support_nothing(text: str, name: str) -> None:
+    reading = read(text)
+    assert not reading.has(name), reading.signals
+    assert any(s.name == name and s.negated for s in reading.signals), reading.signals
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No doubt he meant it: he will kill her.",
+        "He wrote that he won't hesitate to kill you.",
+        "Sin duda te voy a matar, escribió.",
+        "Não vou hesitar, vou te matar.",
+    ],
+)
+def test_phrases_that_look_negative_do_not_negate(text: str) -> None:
+    assert read(text).has("threat_to_life")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (
+            'The offender wrote: "I will kill you tonight if you go to the police."',
+            "threat_to_life",
+        ),
+        ("According to the mother, he said he would post her address.", "doxxing"),
+        ("Según la denuncia, el sujeto dijo que le va a disparar esta noche.", "threat_to_life"),
+        ("La víctima recibió «te voy a matar» por mensaje directo.", "threat_to_life"),
+        ("Segundo a vítima, ele disse que vai matar a família dela.", "threat_to_life"),
+        ("Recebemos a mensagem “vou te matar amanhã” enviada às 3h.", "threat_to_life"),
+    ],
+)
+def test_quoted_and_reported_threats_count_and_are_flagged(text: str, name: str) -> None:
+    reading = read(text)
+    assert reading.has(name), reading.signals  # the offender's words are the evidence
+    assert all(s.reported for s in reading.signals if s.name == name)
+    assert reading.category() in {"violent_threat", "doxxing"}
+
+
+def test_unquoted_first_hand_text_is_not_reported() -> None:
+    reading = read("I will find you and kill you. This is not a joke.")
+    threats = [s for s in reading.signals if s.name == "threat_to_life"]
+    assert threats and not any(s.reported or s.negated for s in threats)
+
+
+def test_quotes_do_not_leak_negation_from_outside() -> None:
+    reading = read('No, he really wrote "I will kill you" under her post.')
+    assert reading.has("threat_to_life")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ELLA ES MENOR DE EDAD Y LE PIDEN FOTOS",
+        "ella es menor de edad y le piden fotos",
+        "Ella es menor de edad y le pidén fotos",
+        "ela é MENOR DE IDADE",
+        "ela e menor de idade",
+        "Ela e\u0301 menor de idade",  # decomposed accent
+    ],
+)
+def test_accents_and_case_do_not_matter(text: str) -> None:
+    reading = read(text)
+    assert reading.has("minor")
+    minors = [s for s in reading.signals if s.name == "minor"]
+    assert all(s.evidence.lower().startswith("menor") for s in minors)  # as written
+
+
+def test_evidence_keeps_original_spelling_and_accents() -> None:
+    reading = read("Amenazó con publicar su DIRECCIÓN completa.")
+    assert "publicar su DIRECCIÓN" in [s.evidence for s in reading.signals if s.name == "doxxing"]
+
+
+def test_longer_terms_win_over_the_words_inside_them() -> None:
+    reading = read("I'm going to kill myself tonight, I can't do this anymore.")
+    assert reading.has("self_harm")
+    assert not reading.has("threat_to_life")
+    assert reading.category() == "self_harm"
+
+
+def test_minor_with_sexual_content_reads_as_sexual_minor() -> None:
+    reading = read("An adult account is asking a 13 year old for nudes in DMs.")
+    assert reading.has("sexual_minor")
+    combined = next(s for s in reading.signals if s.name == "sexual_minor")
+    assert "13 year old" in combined.evidence and "nudes" in combined.evidence
+    assert reading.category() == "child_safety"
+
+
+def test_extortion_with_sexual_content_reads_as_sextortion() -> None:
+    reading = read("Me pide dinero y amenaza: si no pagas, mando tus nudes a tu novio.")
+    assert reading.has("sextortion")
+    assert reading.category() == "sextortion"
+
+
+def test_strict_terms_only_count_in_their_language() -> None:
+    assert read("Esse site aplica um golpe atrás do outro nos clientes.").has("fraud")
+    assert not read("Le dio un golpe en la puerta al salir de casa anoche.").has("fraud")
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Reported CSAM link in a public group, with screenshots.", "child_safety"),
+        ("He posted that he will shoot everyone at the school tomorrow.", "violent_threat"),
+        ("Perfil pede pix para não divulgar, é golpe com investimento falso.", "fraud"),
+        ("Copyright infringement: the channel reuploads our films.", "ip"),
+        ("Thanks for your help last week, everything is fine now.", "other"),
+    ],
+)
+def test_category(text: str, category: str) -> None:
+    assert read(text).category() == category
+
+
+def test_reading_shape() -> None:
+    reading = read("Ele disse que vai te matar hoje à noite. Prints em anexo.")
+    assert isinstance(reading, TextReading)
+    assert reading.language == "pt" and reading.language_confidence > 0.5
+    assert set(reading.categories) == set(ESCALATION_CATEGORIES)
+    assert all(0.0 <= v <= 1.0 for v in reading.categories.values())
+    strengths = [s.strength for s in reading.signals]
+    assert strengths == sorted(strengths, reverse=True)
+    keys = [(s.name, s.evidence.lower(), s.negated, s.reported) for s in reading.signals]
+    assert len(keys) == len(set(keys))
+
+
+def test_hint_decides_language_only_when_unsure() -> None:
+    assert read("pix", language_hint="pt").language == "pt"
+    assert read("pix").language == "und"
+    assert read("He will kill her tonight at the station.", language_hint="es").language == "en"
+
+
+def test_repeated_mentions_are_deduplicated() -> None:
+    reading = read("Scam. SCAM. scam! It is a scam.")
+    assert [s for s in reading.signals if s.name == "fraud"] == [
+        Signal("fraud", "Scam", negated=False, reported=False, strength=0.75)
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400))
+def test_never_raises_and_is_deterministic(text: str) -> None:
+    first = read(text)
+    assert first == read(text)
+    for s in first.signals:
+        assert s.evidence and 0.0 <= s.strength <= 1.0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "no",
+                "not",
+                "never",
+                "não",
+                "sin",
+                "kill",
+                "you",
+                '"',
+                "«",
+                "»",
+                ",",
+                ".",
+                "dijo",
+                "menor",
+                "nudes",
+                "tonight",
+                "hoje",
+                "às",
+                "9h",
+                "https://a.b",
+                "ameaça",
+                "\u0301",
+                "\u2019",
+            ]
+        ),
+        max_size=60,
+    )
+)
+def test_fuzz_with_trigger_words(parts: list[str]) -> None:
+    text = " ".join(parts)
+    assert read(text) == read(text)
