@@ -237,3 +237,20 @@ def test_a_generated_pseudonym_key_works_inside_a_write(
     case = service.create(people["ana"], CaseCreate(title="first ever", subjects=["m042"]))
     again = CaseService(cases, Settings(data_dir=tmp_path)).get(people["ana"], case.id)
     assert again.subjects == case.subjects
+
+
+def test_list_totals_stop_counting_at_the_cap(
+    service: CaseService, people: People, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past COUNT_CAP a list says how far it counted and that there are more."""
+    from custodes.cases import service as module
+
+    lead = people["lead"]
+    for i in range(4):
+        _case(service, lead, title=f"case {i}")
+    assert service.list(lead).total_exact and service.list(lead).total == 4
+    monkeypatch.setattr(module, "COUNT_CAP", 3)
+    page = service.list(lead, limit=2)
+    assert (page.total, page.total_exact, len(page.items)) == (3, False, 2)
+    monkeypatch.setattr(module, "COUNT_CAP", 4)
+    assert service.list(lead).total_exact

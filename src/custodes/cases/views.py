@@ -308,6 +308,7 @@ class Timeline(_View):
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    total: int
+    total: int  # exact when ``total_exact``, else a lower bound (the count stopped there)
     limit: int
     offset: int
+    total_exact: bool = True

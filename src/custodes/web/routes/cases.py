@@ -97,7 +97,13 @@ def list_cases(
         limit=page.limit,
         offset=page.offset,
     )
-    return Page(items=found.items, total=found.total, limit=found.limit, offset=found.offset)
+    return Page(
+        items=found.items,
+        total=found.total,
+        limit=found.limit,
+        offset=found.offset,
+        total_exact=found.total_exact,
+    )
 
 
 @router.post("", response_model=CaseDetail, status_code=status.HTTP_201_CREATED)

@@ -19,12 +19,14 @@ UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
 
 
 class Page(BaseModel, Generic[T]):
-    """One page of a list: ``items``, and ``total`` matching rows across all pages."""
+    """One page of a list: ``items``, and ``total`` matching rows across all pages — exact
+    when ``total_exact``; otherwise counting stopped at ``total`` (there are more)."""
 
     items: list[T]
     total: int = Field(ge=0)
     limit: int = Field(ge=1, le=500)
     offset: int = Field(ge=0)
+    total_exact: bool = True
 
 
 class ErrorOut(BaseModel):
