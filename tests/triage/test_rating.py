@@ -346,3 +346,31 @@ def test_rating_is_deterministic_across_policy_reloads() -> None:
     again = rate(e, r, RatingContext(cluster_size=8), Policy.from_dict(POLICY.to_dict()))
     assert first == again
     assert first.to_dict() == again.to_dict()
+
+
+def test_minor_modifier_is_not_applied_twice_to_child_safety() -> None:
+    r = run(esc(), reading("minor", category="child_safety", support=0.5))
+    assert factor(r, "minor") == 0.0
+    assert "already in child_safety" in next(f.input for f in r.factors if f.name == "minor")
+
+
+def test_hyperbole_lowers_credibility_opens_no_floor_and_reach_does_not_raise_it() -> None:
+    plain = reading("threat_to_life", category="violent_threat")
+    hedged = TextReading(
+        "en",
+        0.9,
+        (Signal("threat_to_life", "kill", False, False, 0.8, hedged=True),),
+        plain.categories,
+    )
+    real = run(esc(reach=5_000_000), plain)
+    joke = run(esc(reach=5_000_000), hedged)
+    assert real.fast_lane == "threat_claim_floor" and joke.fast_lane is None
+    assert joke.band == "P4" and joke.category == "violent_threat"
+    assert "hyperbole" in next(f.input for f in joke.factors if f.name == "credibility")
+    assert_explained(joke)
+
+
+def test_a_lone_insult_level_cue_is_a_weak_text() -> None:
+    r = run(esc(source="internal_staff"), reading("harassment", category="harassment", support=0.3))
+    assert "text support 0.30" in next(f.input for f in r.factors if f.name == "credibility")
+    assert r.band == "P3"

@@ -329,3 +329,87 @@ def test_never_raises_and_is_deterministic(text: str) -> None:
 def test_fuzz_with_trigger_words(parts: list[str]) -> None:
     text = " ".join(parts)
     assert read(text) == read(text)
+
+
+# --- hyperbole, news and recovery; blackmail combinations; new vocabulary -------------
+
+
+def _names(text: str) -> set[str]:
+    return {s.name for s in read(text).signals if not s.negated}
+
+
+def test_a_joke_marker_hedges_a_threat_without_means_or_time() -> None:
+    r = read("My cousin posted 'I will kill my roommate if he eats my pizza again lol'.")
+    threats = [s for s in r.signals if s.name == "threat_to_life"]
+    assert threats and all(s.hedged for s in threats)
+    assert not r.has("threat_to_life") and r.figurative
+    assert r.category() == "violent_threat"  # the category of what was alleged stays
+
+
+def test_a_joke_marker_does_not_hedge_a_threat_with_a_time_or_a_weapon() -> None:
+    for text in (
+        "he wrote 'I will kill you tonight lol'",
+        "he wrote 'I will kill you with my gun haha'",
+    ):
+        r = read(text)
+        assert r.has("threat_to_life") and not r.figurative, text
+
+
+def test_news_and_recovery_framing_hedge_the_harm() -> None:
+    news = read("Clip from a news report on the anniversary of a terrorist bombing.")
+    assert news.figurative and news.category() == "terrorism"
+    recovery = read("She shared her recovery story, three years clean from self harm.")
+    assert recovery.figurative and not recovery.has("self_harm")
+    said = read("No es broma: me dijo que se va a suicidar.")
+    assert not said.figurative  # "no es broma" denies the joke
+
+
+def test_blackmail_of_a_named_child_is_sextortion_and_opens_csam() -> None:
+    r = read("Um perfil diz à minha sobrinha, que tem 12 anos, que vai postar tudo. É chantagem.")
+    assert r.has("sextortion") and r.has("sexual_minor")
+    assert r.categories["sextortion"] > r.categories["child_safety"]
+
+
+def test_a_relationship_word_alone_does_not_make_blackmail_sexual_minor() -> None:
+    r = read("He is blackmailing me and said he will tell my daughter unless I pay.")
+    assert not r.has("sexual_minor")
+
+
+def test_money_or_i_send_it_to_your_family_is_extortion() -> None:
+    assert "extortion" in _names("she wants 500 dollars or she will send it to my wife")
+    assert "extortion" in _names("quiere 300 mil pesos o sube el video a internet")
+    assert "extortion" in _names("pediu 2 mil reais ou vai mandar o vídeo para minha família")
+
+
+def test_sexual_blackmail_supports_sextortion_not_fraud() -> None:
+    r = read("Scam report: he recorded me naked and wants $800 or he posts the video.")
+    assert r.category() == "sextortion"
+    plain = read("The gang runs an extortion racket against shop owners.")
+    assert plain.category() == "fraud"
+
+
+def test_intimidation_and_regional_beating_threats_are_violent_threats() -> None:
+    assert read("I know where you work, you'll regret it").category() == "violent_threat"
+    assert read("le escribió que le va a partir la cara").has("threat_to_life")
+    assert read("disse que vai te encher de porrada").has("threat_to_life")
+
+
+def test_dehumanising_a_group_is_hate() -> None:
+    assert read("posts saying refugees are rats infesting the city").has("hate")
+    assert read("dice que los migrantes son una plaga").has("hate")
+    assert read("chama os nordestinos de vermes").has("hate")
+
+
+def test_telling_someone_to_kill_themselves_is_harassment_not_self_harm() -> None:
+    r = read("classmates keep commenting 'kill yourself' under her photos")
+    assert r.has("harassment") and not r.has("self_harm")
+
+
+def test_abduction_and_missing_child_reports_are_threats_to_life() -> None:
+    assert read("The child was abducted from the park an hour ago.").has("threat_to_life")
+    assert read("Menor desaparecida desde ayer, riesgo para su vida.").has("threat_to_life")
+
+
+def test_spam_and_health_misinformation_have_categories() -> None:
+    assert read("Account posting spam links on every video.").category() == "fraud"
+    assert read("Posts telling parents to skip the MMR vaccine.").category() == "misinformation"

@@ -28,7 +28,7 @@ from custodes.model.vocabulary import ESCALATION_LANGUAGES
 
 UNSURE_BELOW: Final = 0.5
 FULL_CONFIDENCE_WORDS: Final = 6  # fewer words than this scales the confidence down
-MAX_CHARS: Final = 600  # the language is clear well before this; keeps long texts cheap
+MAX_CHARS: Final = 400  # the language is clear well before this; keeps long texts cheap
 UNDETERMINED: Final = "und"
 MIXED_FACTOR: Final = 0.5  # each half clearly in a different language: code-switched text
 

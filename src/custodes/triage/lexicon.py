@@ -50,6 +50,8 @@ SIGNALS: Final[tuple[str, ...]] = (
     "court_order",
     "coordination",
     "evidence",
+    "hyperbole",  # jokes, sarcasm, satire: a figure of speech, not a plan
+    "benign_context",  # news reporting, recovery stories, counter-speech about a harm
 )
 
 _TOP_KEYS: Final = frozenset({"language", "negation", "reported_speech", "signals"})

@@ -93,6 +93,7 @@ class Credibility:
     evidence: float  # links, screenshots, ids attached
     reported_only: float  # every supporting signal is hearsay (usually negative)
     trusted_area: float  # a trusted flagger reporting within its accreditation
+    figurative: float = 0.0  # the harm was read as hyperbole, news or recovery (negative)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,6 +106,7 @@ class Credibility:
             "evidence": self.evidence,
             "reported_only": self.reported_only,
             "trusted_area": self.trusted_area,
+            "figurative": self.figurative,
         }
 
 
@@ -696,6 +698,7 @@ def _read_credibility(r: _Reader, data: Mapping[str, Any]) -> Credibility:
         "evidence",
         "reported_only",
         "trusted_area",
+        "figurative",
     )
     section = r.mapping(data, "credibility", "", keys)
     sources = r.mapping(section, "sources", "credibility", ESCALATION_SOURCES) if section else {}
@@ -710,6 +713,7 @@ def _read_credibility(r: _Reader, data: Mapping[str, Any]) -> Credibility:
         evidence=r.number(section, "evidence", p, -2, 2),
         reported_only=r.number(section, "reported_only", p, -2, 2),
         trusted_area=r.number(section, "trusted_area", p, -2, 2),
+        figurative=r.number(section, "figurative", p, -4, 0, default=0.0),
     )
 
 

@@ -227,6 +227,8 @@ def _credibility(
         parts.append(("reported speech only", rules.reported_only))
     if _in_trusted_area(e, context, category):
         parts.append(("trusted area", rules.trusted_area))
+    if reading.figurative and rules.figurative:
+        parts.append(("hyperbole, news or recovery", rules.figurative))
     raw = sum(v for _, v in parts)
     value = min(5.0, max(1.0, raw))
     shown = "; ".join(
@@ -299,12 +301,17 @@ def _modifiers(
         reach_input = f"{e.reach:,} ({decades:+.2f} decades from {m.reach_floor:,})"
         if m.reach_categories and category not in m.reach_categories:
             reach_input += f"; does not scale {category}"
+        elif reading.figurative:  # high reach never raises satire or hyperbole (guide)
+            reach_input += "; does not scale hyperbole, news or recovery"
         else:
             reach_points = min(m.reach_cap, max(0.0, m.reach_per_decade * decades))
     out.append(Factor("reach", reach_input, _r(reach_points)))
 
     minor = [s for s in MINOR_SIGNALS if reading.has(s)]
-    out.append(Factor("minor", ", ".join(minor) or "no minor named", _r(m.minor if minor else 0.0)))
+    minor_input = ", ".join(minor) or "no minor named"
+    if minor and category == "child_safety":  # its bands already assume a child (guide)
+        minor, minor_input = [], f"{minor_input}; already in {category}"
+    out.append(Factor("minor", minor_input, _r(m.minor if minor else 0.0)))
 
     items = context.earlier_escalations + context.open_cases
     repeat_input = (

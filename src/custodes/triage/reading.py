@@ -25,7 +25,7 @@ import re
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Final
 
@@ -57,7 +57,7 @@ CATEGORY_WEIGHTS: Final[dict[str, tuple[tuple[str, float], ...]]] = {
     "weapon": (("violent_threat", 0.5),),
     "self_harm": (("self_harm", 1.0),),
     "doxxing": (("doxxing", 1.0), ("privacy", 0.2)),
-    "extortion": (("sextortion", 0.3), ("fraud", 0.3)),
+    "extortion": (("fraud", 0.6), ("sextortion", 0.3)),  # see SEXUAL_EXTORTION_WEIGHTS
     "sextortion": (("sextortion", 1.0),),
     "sexual": (("privacy", 0.3),),
     "terrorism": (("terrorism", 1.0),),
@@ -71,6 +71,10 @@ CATEGORY_WEIGHTS: Final[dict[str, tuple[tuple[str, float], ...]]] = {
 }
 
 
+# Extortion in a text that is also read as sextortion supports sextortion only.
+SEXUAL_EXTORTION_WEIGHTS: Final = (("sextortion", 0.6),)
+
+
 @dataclass(frozen=True)
 class Signal:
     """One thing the text says, with the words that say it, as written."""
@@ -80,6 +84,7 @@ class Signal:
     negated: bool
     reported: bool
     strength: float
+    hedged: bool = False  # a figure of speech, news or recovery: counts for the category only
 
 
 @dataclass(frozen=True)
@@ -92,8 +97,14 @@ class TextReading:
     categories: dict[str, float] = field(default_factory=dict)
 
     def has(self, name: str) -> bool:
-        """Whether a signal of that name was found and not negated (reported ones count)."""
-        return any(s.name == name and not s.negated for s in self.signals)
+        """Whether a signal of that name was found, not negated and not hedged (reported
+        ones count)."""
+        return any(s.name == name and not s.negated and not s.hedged for s in self.signals)
+
+    @property
+    def figurative(self) -> bool:
+        """Whether some harm signal was read as hyperbole, news or a recovery story."""
+        return any(s.hedged for s in self.signals)
 
     def category(self) -> str:
         """The best-supported category, ``"other"`` when none reaches :data:`MIN_SUPPORT`."""
@@ -121,6 +132,7 @@ class _Index:
     pseudo: dict[str, list[tuple[str, ...]]]
     markers: dict[str, list[tuple[str, ...]]]
     patterns: tuple[tuple[Pattern, frozenset[str] | None], ...]  # with their trigger prefixes
+    reach_max: int = 0  # the furthest any negator reaches
 
 
 @dataclass
@@ -156,6 +168,7 @@ def _compile(lexicons: Iterable[Lexicon]) -> _Index:
             index.markers.setdefault(phrase[0], []).append(phrase)
         patterns.extend((p, _triggers(p.regex.pattern)) for p in lexicon.patterns)
     index.patterns = tuple(patterns)
+    index.reach_max = max(index.negators.values(), default=0)
     return index
 
 
@@ -291,8 +304,7 @@ class _Text:
     def negated(self, start: int) -> bool:
         """A free negator within reach before token ``start``, with no clause break between."""
         words = self.words
-        reach_max = max(self.index.negators.values(), default=0)
-        for j in range(start - 1, max(start - 1 - reach_max, -1), -1):
+        for j in range(start - 1, max(start - 1 - self.index.reach_max, -1), -1):
             gap = self.norm[self.ends[j] : self.starts[j + 1]]
             if _CLAUSE_BREAK.search(gap) or (words[j + 1] in _CONTRAST and j + 1 < start):
                 return False
@@ -337,10 +349,13 @@ def _find(doc: _Text, active: frozenset[str]) -> list[_Match]:
         if prefixed:
             candidates = candidates + prefixed
         for entry in candidates:
+            stem, is_prefix = entry.words[0]
+            if is_prefix and not word.startswith(stem):
+                continue  # cheap first-word check before the full match
             term = entry.term
             if term.strict and term.language not in active:
                 continue
-            if _matches_at(words, i, entry):
+            if len(entry.words) == 1 or _matches_at(words, i, entry):
                 end = i + len(entry.words)
                 found.append(
                     _Match(
@@ -405,18 +420,31 @@ def _signal(doc: _Text, m: _Match) -> tuple[Signal, int, str]:
     )
 
 
+# Signals no single term states, in order (a later rule sees what an earlier one added):
+# (left, right, the signal they make together, its strength, the least strength of left).
+_COMBINATIONS: Final = (
+    ("minor", "sexual", "sexual_minor", 0.85, 0.0),
+    ("extortion", "sexual", "sextortion", 0.85, 0.0),
+    # Blackmail of a named child ("13 anos", not "my daughter" as the family told): the
+    # guide's sextortion of a minor. A relationship word alone (0.3) does not combine.
+    ("minor", "extortion", "sextortion", 0.8, 0.5),
+    # A minor being sextorted: the images are CSAM (category stays sextortion, so weak).
+    ("minor", "sextortion", "sexual_minor", 0.6, 0.5),
+)
+
+
 def _combine(signals: list[tuple[Signal, int, str]]) -> list[tuple[Signal, int, str]]:
-    """Signals no single term states: a minor near sexual content, extortion near it."""
+    """Signals no single term states: a minor near sexual content, extortion near it, a
+    child being blackmailed."""
     live = [(s, pos) for s, pos, _ in signals if not s.negated]
     extra: list[tuple[Signal, int, str]] = []
-    for left, right, name, strength in (
-        ("minor", "sexual", "sexual_minor", 0.85),
-        ("extortion", "sexual", "sextortion", 0.85),
-    ):
+    for left, right, name, strength, least in _COMBINATIONS:
+        if any(s.name == name for s, _ in live):
+            continue  # already stated, in words or by an earlier rule
         pairs = [
             (a, pa, b, pb)
             for a, pa in live
-            if a.name == left
+            if a.name == left and a.strength >= least
             for b, pb in live
             if b.name == right and abs(pa - pb) <= COMBINE_WITHIN
         ]
@@ -426,16 +454,44 @@ def _combine(signals: list[tuple[Signal, int, str]]) -> list[tuple[Signal, int, 
             evidence = f"{first.evidence} … {second.evidence}"
             signal = Signal(name, evidence, False, a.reported and b.reported, strength)
             extra.append((signal, min(pa, pb), _normalise(evidence)[0]))
+            live.append((signal, min(pa, pb)))
     return signals + extra
+
+
+# Hyperbole ("lol", "es broma") and benign framing (news reporting, a recovery story,
+# counter-speech) turn these harms into what was *alleged*: they still name the category,
+# but open no fast lane or floor. Never when the text also gives means, a near time or an
+# address ("when in doubt about a life, go up"), and never for children or extortion.
+FRAMES: Final = frozenset({"hyperbole", "benign_context"})
+HEDGEABLE: Final = frozenset({"threat_to_life", "self_harm", "terrorism", "hate"})
+_UNHEDGED_BY: Final = frozenset({"weapon", "doxxing", "sexual_minor"})
+_NEAR_TIME: Final = 0.6  # imminence at least this strong ("tonight", not "today") blocks it
+
+
+def _hedge(signals: list[tuple[Signal, int, str]]) -> list[tuple[Signal, int, str]]:
+    live = [s for s, _, _ in signals if not s.negated]
+    if not any(s.name in FRAMES for s in live):
+        return signals
+    if any(
+        s.name in _UNHEDGED_BY or (s.name == "imminence" and s.strength >= _NEAR_TIME) for s in live
+    ):
+        return signals
+    return [
+        (replace(s, hedged=True) if s.name in HEDGEABLE and not s.negated else s, pos, folded)
+        for s, pos, folded in signals
+    ]
 
 
 def _categories(signals: Iterable[Signal]) -> dict[str, float]:
     """Noisy-OR support per category from non-negated signals: each can only add."""
     missing = dict.fromkeys(ESCALATION_CATEGORIES, 1.0)
+    signals = [s for s in signals if not s.negated]
+    sexual = any(s.name == "sextortion" for s in signals)
     for s in signals:
-        if s.negated:
-            continue
-        for category, weight in CATEGORY_WEIGHTS.get(s.name, ()):
+        weights = CATEGORY_WEIGHTS.get(s.name, ())
+        if sexual and s.name == "extortion":  # the blackmail is the sextortion, not a scam
+            weights = SEXUAL_EXTORTION_WEIGHTS
+        for category, weight in weights:
             missing[category] *= 1.0 - s.strength * weight
     return {c: round(1.0 - m, 3) for c, m in missing.items()}
 
@@ -448,7 +504,7 @@ def read(text: str, *, language_hint: str | None = None) -> TextReading:
     doc = _Text(text, _index())
     hint = language_hint.strip().lower()[:2] if language_hint else None
     located = [_signal(doc, m) for m in _find(doc, _active(guess.language, hint))]
-    located = _combine(located)
+    located = _hedge(_combine(located))
     best: dict[tuple[str, str, bool, bool], tuple[Signal, int]] = {}
     for signal, pos, folded in located:
         key = (signal.name, folded, signal.negated, signal.reported)
