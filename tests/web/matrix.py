@@ -18,6 +18,7 @@ from custodes.cases.views import CaseCreate, EvidenceCreate, TaskCreate
 from custodes.config import Settings
 from custodes.privacy import unmasking
 from custodes.store.events import EventStore
+from custodes.triage.intake import EscalationService
 from custodes.web.app import ROUTERS
 from custodes.web.deps import get_auth, permission_of
 from tests.web.conftest import Api
@@ -138,6 +139,13 @@ class World:
             session.flush()
             unmasking.approve(session, approver, grant.id, settings=self.settings)
             return grant.id
+
+    def escalation(self) -> tuple[int, int]:
+        """A stored escalation (its id and version), submitted by an admin."""
+        made, _ = EscalationService(self.api.store).submit(
+            self.admin, escalation_record(f"matrix-{next(self._n)}")
+        )
+        return made.id, made.version
 
     def username(self) -> str:
         return f"user{next(self._n)}"
@@ -285,4 +293,32 @@ REQUESTS: dict[Route, tuple[Make, int]] = {
     ),
     ("GET", "/api/audit"): (_c("/api/audit"), 200),
     ("GET", "/api/audit/verify"): (_c("/api/audit/verify"), 200),
+    ("GET", "/api/escalations"): (_c("/api/escalations"), 200),
+    ("POST", "/api/escalations"): (
+        lambda w, _r: Call("/api/escalations", escalation_record(f"new-{next(w._n)}")),
+        201,
+    ),
+    ("GET", "/api/escalations/{id}"): (
+        lambda w, _r: Call(f"/api/escalations/{w.escalation()[0]}"),
+        200,
+    ),
+    ("POST", "/api/escalations/{id}/override"): (
+        lambda w, _r: (
+            lambda made: Call(
+                f"/api/escalations/{made[0]}/override",
+                {"version": made[1], "band": "P1", "reason": "confirmed by the requester"},
+            )
+        )(w.escalation()),
+        200,
+    ),
 }
+
+
+def escalation_record(escalation_id: str) -> dict[str, Any]:
+    return {
+        "escalation_id": escalation_id,
+        "received_at": "2026-11-20T10:00:00Z",
+        "source": "ngo",
+        "body": "Coordinated accounts are posting the home address of a reporter.",
+        "subject_ids": ["acct:7"],
+    }

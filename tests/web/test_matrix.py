@@ -52,6 +52,10 @@ EXPECTED: dict[tuple[str, str], Guard] = {
     ("GET", "/api/unmask/reveal/{pseudonym}"): P.unmask_request,
     ("GET", "/api/audit"): P.audit_read,
     ("GET", "/api/audit/verify"): P.audit_read,
+    ("GET", "/api/escalations"): P.escalation_read,
+    ("POST", "/api/escalations"): P.escalation_manage,
+    ("GET", "/api/escalations/{id}"): P.escalation_read,
+    ("POST", "/api/escalations/{id}/override"): P.escalation_manage,
 }
 
 

@@ -38,6 +38,7 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "ingest": ("custodes.cli.ingest", "app"),
     "rules": ("custodes.cli.rules", "app"),
     "case": ("custodes.cli.cases", "app"),
+    "triage": ("custodes.cli.triage", "app"),
     "audit": ("custodes.cli.audit", "app"),
     "user": ("custodes.cli.users", "user_app"),
     "token": ("custodes.cli.users", "token_app"),

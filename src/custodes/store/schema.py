@@ -263,3 +263,110 @@ class AuditEntry(Base):
         UniqueConstraint("hash"),
         Index("ix_audit_target", "target_type", "target_id"),
     )
+
+
+class Escalation(Base):
+    """One escalation (data contract §1.6) and its current rating.
+
+    ``escalation_id`` is the caller's id (or a hash of the record when none was sent): a
+    repeat is an update of this row, never a second one. The engine's rating is kept as
+    rated (``band``, ``score``, ``factors``...); an analyst's override sets ``override_band``
+    and the queue clock ``sla_due_at``, while ``engine_sla_due_at`` keeps the engine's.
+    """
+
+    __tablename__ = "escalations"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    escalation_id: Mapped[str] = mapped_column(String(512), unique=True)
+    received_at: Mapped[datetime] = mapped_column(UTC_TS)
+    source: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    reported_category: Mapped[str | None] = mapped_column(String(128))
+    subject_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reach: Mapped[int | None] = mapped_column(BigInteger)
+    jurisdiction: Mapped[str | None] = mapped_column(String(2))
+    requester: Mapped[str | None] = mapped_column(String(512))
+    deadline: Mapped[datetime | None] = mapped_column(UTC_TS)
+    attrs: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # The engine's current rating.
+    band: Mapped[str] = mapped_column(String(2))
+    score: Mapped[float] = mapped_column(Float)
+    category: Mapped[str] = mapped_column(String(64))
+    rated_language: Mapped[str] = mapped_column(String(8))
+    route: Mapped[str] = mapped_column(String(128))
+    fast_lane: Mapped[str | None] = mapped_column(String(64))
+    policy_version: Mapped[str] = mapped_column(String(64))
+    factors: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    clocks: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    engine_sla_due_at: Mapped[datetime] = mapped_column(UTC_TS)
+    # What the queue works from: the override's band and clock when there is one.
+    override_band: Mapped[str | None] = mapped_column(String(2))
+    sla_due_at: Mapped[datetime] = mapped_column(UTC_TS)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    created_at: Mapped[datetime] = mapped_column(UTC_TS)
+    updated_at: Mapped[datetime] = mapped_column(UTC_TS)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    __table_args__ = (
+        # The queue: open work by time to breach.
+        Index("ix_escalations_status_due", "status", "sla_due_at"),
+        Index("ix_escalations_sla_due_at", "sla_due_at"),
+        Index("ix_escalations_received_at", "received_at"),
+    )
+
+
+class EscalationKey(Base):
+    """The subject ids and URLs an escalation names, one row each, so "other escalations
+    about the same subject" is an index lookup on both databases (not a JSON scan)."""
+
+    __tablename__ = "escalation_keys"
+    escalation_pk: Mapped[int] = mapped_column(ForeignKey("escalations.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # subject | url
+    __table_args__ = (Index("ix_escalation_keys_key", "key"),)
+
+
+class EscalationRevision(Base):
+    """Append-only history: every intake, update, re-rating and override, with what
+    changed (``changes``: field → [before, after])."""
+
+    __tablename__ = "escalation_revisions"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    escalation_pk: Mapped[int] = mapped_column(ForeignKey("escalations.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTC_TS)
+    actor: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # intake | update | rating | override
+    reason: Mapped[str] = mapped_column(Text, default="")
+    changes: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    __table_args__ = (UniqueConstraint("escalation_pk", "seq"),)
+
+
+class EscalationOverride(Base):
+    """An analyst's band for an escalation, with the reason; the newest one is in force."""
+
+    __tablename__ = "escalation_overrides"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    escalation_pk: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    analyst_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    analyst: Mapped[str] = mapped_column(String(64))
+    band: Mapped[str] = mapped_column(String(2))
+    engine_band: Mapped[str] = mapped_column(String(2))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTC_TS)
+
+
+class EscalationAttachment(Base):
+    """A file sent with an escalation; its bytes live at DATA_DIR/attachments/<sha256>."""
+
+    __tablename__ = "escalation_attachments"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    escalation_pk: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(128))
+    added_at: Mapped[datetime] = mapped_column(UTC_TS)

@@ -20,7 +20,17 @@ from custodes import __version__
 from custodes.config import Settings, load_settings
 from custodes.store.cases import CaseStore
 from custodes.web import errors
-from custodes.web.routes import alerts, audit, auth, cases, evidence, health, unmask, users
+from custodes.web.routes import (
+    alerts,
+    audit,
+    auth,
+    cases,
+    escalations,
+    evidence,
+    health,
+    unmask,
+    users,
+)
 
 SECURITY_HEADERS: Final = (
     (b"x-content-type-options", b"nosniff"),
@@ -32,7 +42,7 @@ SECURITY_HEADERS: Final = (
 
 # Every router of the API, in the order they are mounted under /api.
 ROUTERS: Final = tuple(
-    m.router for m in (health, auth, users, cases, evidence, alerts, unmask, audit)
+    m.router for m in (health, auth, users, cases, evidence, alerts, unmask, audit, escalations)
 )
 
 
