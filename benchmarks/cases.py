@@ -396,7 +396,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="skip the fill")
     parser.add_argument("--skip-verify", action="store_true")
     parser.add_argument("--clients", type=int, default=8, help="closed-loop clients")
-    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     parser.add_argument("--rate", type=float, default=20, help="open-loop requests per second")
     parser.add_argument("--seconds", type=float, default=20)
     args = parser.parse_args()
