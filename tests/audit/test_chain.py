@@ -37,9 +37,10 @@ def _attack(cases: CaseStore, *statements: str) -> None:
             conn.execute(sa.text(statement))
 
 
-def test_an_intact_chain_verifies(cases: CaseStore) -> None:
+@pytest.mark.parametrize("split_min", [10**9, 1], ids=["one-walk", "two-halves"])
+def test_an_intact_chain_verifies(cases: CaseStore, split_min: int) -> None:
     _fill(cases)
-    report = verify(cases)
+    report = verify(cases, split_min=split_min)
     assert report.ok and report.rows == 10 and report.head_seq == 10
     assert len(report.head_hash) == 64
 
@@ -77,12 +78,14 @@ def test_the_database_refuses_to_change_or_delete_rows(cases: CaseStore) -> None
     ],
     ids=["edit-reason", "edit-detail", "delete-middle", "delete-tail", "reorder"],
 )
+@pytest.mark.parametrize("split_min", [10**9, 1], ids=["one-walk", "two-halves"])
 def test_tampering_is_found_where_it_happened(
-    cases: CaseStore, statements: list[str], seq: int, words: str
+    cases: CaseStore, statements: list[str], seq: int, words: str, split_min: int
 ) -> None:
+    """Also with the chain cut in two and the halves walked in two processes at once."""
     _fill(cases)
     _attack(cases, *statements)
-    report = verify(cases)
+    report = verify(cases, split_min=split_min)
     assert report.first_break is not None
     assert report.first_break.seq == seq
     assert words in report.first_break.problem

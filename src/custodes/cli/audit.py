@@ -23,7 +23,10 @@ def verify(data_dir: DataDir = DEFAULT_DATA_DIR, fmt: Format = OutputFormat.tabl
     """Check the whole hash chain; exit 1 at the first changed, missing or moved row."""
     from custodes.audit import verify as verify_chain
 
-    with CaseStore.open(load_settings(data_dir=data_dir)) as store:
+    settings = load_settings(data_dir=data_dir)
+    # Reading an existing log needs no schema check (the audit tables have not changed
+    # since the first revision), and skipping Alembic saves a second of start-up.
+    with CaseStore.open(settings, migrate=not settings.has_case_store) as store:
         report = verify_chain(store)
     emit_object(
         {
