@@ -73,6 +73,10 @@ def test_submit_rates_stores_and_audits(
     with cases.read() as session:
         actions = session.scalars(select(AuditEntry.action)).all()
         assert actions == ["escalation.create"]
+    service.get(tom, made.id)  # reading one in full is audited too
+    with cases.read() as session:
+        actions = session.scalars(select(AuditEntry.action)).all()
+        assert actions == ["escalation.create", "escalation.read"]
     assert verify(cases).ok
 
 

@@ -280,9 +280,12 @@ class EscalationService:
     # --- reading -------------------------------------------------------------------------
 
     def get(self, principal: Principal, escalation_pk: int) -> EscalationDetail:
+        """One escalation in full (reporter text, subjects): an audited read."""
         principal.require(Permission.escalation_read)
-        with self.store.read() as session:
-            return self._detail(session, self._load(session, escalation_pk))
+        with self._write() as session:
+            row_ = self._load(session, escalation_pk)
+            self._audit(session, principal, "escalation.read", row_, {})
+            return self._detail(session, row_)
 
     def queue(
         self,
