@@ -160,9 +160,23 @@ class CaseService:
     def get(self, principal: Principal, case_id: int, *, reason: str = "") -> CaseDetail:
         """One case in full; an audited read (``case.read``)."""
         principal.require(Permission.case_read)
-        with self._write() as session:
+        # Read in a read transaction and append the audit row in a short write of its own:
+        # on SQLite a write transaction holds the one writer lock, and rendering a detail
+        # inside it made every concurrent detail view and edit queue behind this one.
+        with self.store.read() as session:
             row = self._load(session, principal, case_id)
-            return self._detail(session, principal, row, audit="case.read", reason=reason)
+            view = render.detail(session, row, self._unmasked(session, principal), self.pseudonyms)
+        shown = sorted(s.pseudonym for s in view.subjects if s.actor_id is not None)
+        with self._write() as session:
+            self._audit(
+                session,
+                principal,
+                "case.read",
+                case_id,
+                reason=reason,
+                detail={"unmasked": shown} if shown else {},
+            )
+        return view
 
     def version(self, principal: Principal, case_id: int) -> int:
         """A case's current version (for callers that act without a prior read, like the

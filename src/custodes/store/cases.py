@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from custodes.config import Settings
 from custodes.errors import StoreError
+from custodes.store.writer import WriterLock
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -42,6 +43,10 @@ class CaseStore:
         self.write_engine = _engine(url, immediate=True) if self.is_sqlite else self.engine
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+        # Writers queue on a lock rather than in SQLite's busy handler (see store/writer.py).
+        self._writer: contextlib.AbstractContextManager[object] = (
+            WriterLock(_sqlite_file(url)) if self.is_sqlite else contextlib.nullcontext()
+        )
         if migrate:
             self.upgrade()
 
@@ -69,6 +74,8 @@ class CaseStore:
         self.engine.dispose()
         if self.write_engine is not self.engine:
             self.write_engine.dispose()
+        if isinstance(self._writer, WriterLock):
+            self._writer.close()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -82,7 +89,7 @@ class CaseStore:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose work commits at the end, or not at all if anything raises."""
-        with self._write() as session:
+        with self._writer, self._write() as session:
             try:
                 yield session
                 session.commit()
@@ -153,6 +160,16 @@ def _sqlite_pragmas(engine: Engine, *, immediate: bool) -> None:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for an in-memory database."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
 
 
 def _safe(url: str) -> str:
