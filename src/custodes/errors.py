@@ -49,3 +49,11 @@ class PermissionDeniedError(CustodesError):
 class ConflictError(CustodesError):
     """The thing changed since the caller read it (a stale version), or the move is not
     allowed from its current state."""
+
+
+class RateLimitedError(CustodesError):
+    """Too many attempts (failed sign-ins): refused until ``retry_after`` seconds pass."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        self.retry_after = max(1, retry_after)
+        super().__init__(message)

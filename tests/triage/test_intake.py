@@ -247,6 +247,29 @@ def test_queue_orders_by_time_to_breach(service: EscalationService, tom: Princip
     assert service.queue(tom, status="resolved") == ([], 0)
 
 
+def test_queue_filters_by_effective_band_and_route(
+    service: EscalationService, tom: Principal
+) -> None:
+    spam, _ = service.submit(
+        tom, record(escalation_id="spam", source="user_report", body="buy cheap pills")
+    )
+    threat, _ = service.submit(tom, record(escalation_id="threat"))
+    assert spam.band != threat.band
+    rows, total = service.queue(tom, band=threat.band)
+    assert total == 1 and [r.escalation_id for r in rows] == ["threat"]
+    # An override moves it to the analyst's band: the queue filters on what it shows.
+    service.override(tom, threat.id, threat.version, spam.band, "a hoax, confirmed")
+    assert {r.escalation_id for r in service.queue(tom, band=spam.band)[0]} == {"spam", "threat"}
+    assert service.queue(tom, band=threat.band) == ([], 0)
+    routed = service.queue(tom, route=spam.route)[0]
+    assert spam.escalation_id in {r.escalation_id for r in routed}
+    assert all(r.route == spam.route for r in routed)
+    assert service.queue(tom, route="nowhere") == ([], 0)
+    assert service.routes(tom) == sorted({spam.route, threat.route})
+    with pytest.raises(InputError, match="band"):
+        service.queue(tom, band="P9")
+
+
 def test_permissions(service: EscalationService, tom: Principal, cases: CaseStore) -> None:
     ana = add_user(cases, "ana", Role.investigator)
     lena = add_user(cases, "lena", Role.lead)

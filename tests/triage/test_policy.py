@@ -135,3 +135,43 @@ def test_unreadable_file_and_not_a_mapping(tmp_path: Path) -> None:
         load_policy(tmp_path / "absent.yaml")
     with pytest.raises(PolicyError, match="a policy must be a mapping"):
         Policy.from_dict(["not", "a", "policy"])
+
+
+def test_forms_caps_and_floors_are_read_and_checked(tmp_path: Path) -> None:
+    policy = load_policy()
+    forms = {form.name: form for form in policy.forms}
+    assert forms["intimate_images"].category == "privacy" and forms["intimate_images"].shift > 0
+    assert {cap.name for cap in policy.caps} >= {"data_request", "vague_report"}
+    assert {floor.name for floor in policy.floors} == {"official_request"}
+    # routine floors are not fast lanes: nothing routes on them
+    assert not {floor.name for floor in policy.floors} & {lane.name for lane in policy.fast_lanes}
+    text = (
+        default_text()
+        .replace("    signals: {bluff: 0.5}", "    signals: {blufff: 0.5}")
+        .replace("    shift: -3", "    shift: 1.5")
+        .replace(
+            "  - name: official_request\n    band: P3", "  - name: official_request\n    band: P0"
+        )
+        .replace(
+            "  - name: data_request\n    band: P2",
+            "  - name: data_request\n    band: P2\n    clock: 1h",
+        )
+    )
+    path = _write(tmp_path, text)
+    with pytest.raises(PolicyError) as caught:
+        load_policy(path)
+    rendered = [p.render() for p in caught.value.problems]
+    floor = _line_of(text, "  - name: official_request")
+    cap = _line_of(text, "  - name: data_request")
+    expected = {
+        _line_of(text, "blufff"): "unknown signal 'blufff' (did you mean 'bluff'?)",
+        _line_of(text, "shift: 1.5"): "must be a whole number",
+        floor + 1: "a floor at P0 does nothing a fast lane does not",
+        cap + 2: "a cap has no 'clock'",
+    }
+    for line, reason in expected.items():
+        assert any(r.startswith(f"{path}:{line}:") and reason in r for r in rendered), (
+            line,
+            reason,
+            rendered,
+        )

@@ -74,13 +74,26 @@ def test_threat_to_life_lane_needs_imminence() -> None:
     assert_explained(imminent)
     # the same threat with the imminence negated ("no immediate danger") is not a P0 ...
     calm = run(
-        esc(),
+        esc(subject_ids=["acct:1"]),
         reading("threat_to_life", "imminence", category="violent_threat", negated=("imminence",)),
     )
     assert calm.band != "P0"
-    # ... but a claimed threat to life is never below P1
+    # ... and the stated denial closes the floor too (guide: negation removes the lane); the
+    # threat itself still rates P1
     assert calm.band == "P1"
-    assert calm.fast_lane == "threat_claim_floor"
+    assert calm.fast_lane is None
+
+    # without a denial, a stated threat to life is never below P1, even from a vague report ...
+    def threat(words: str, strength: float) -> TextReading:
+        signal = Signal("threat_to_life", words, False, False, strength)
+        return TextReading("en", 0.9, (signal,), {"violent_threat": 0.2})
+
+    stated = run(esc(), threat("I'll kill you", 0.8))
+    assert (stated.band, stated.fast_lane) == ("P1", "threat_claim_floor")
+    assert_explained(stated)
+    # ... but the bare word for one ("someone is threatening people") opens no floor
+    bare = run(esc(), threat("threatening", 0.5))
+    assert bare.fast_lane is None and bare.band not in ("P0", "P1")
 
 
 def test_reported_speech_still_counts() -> None:
@@ -203,8 +216,9 @@ def test_reach_is_log_scaled_capped_and_category_bound() -> None:
 
 
 def test_minor_adds_points() -> None:
-    with_minor = run(esc(), reading("minor", category="harassment", support=0.5))
-    without = run(esc(), reading(category="harassment", support=0.5))
+    named = esc(subject_ids=["acct:1"])  # not a vague report (capped at P3)
+    with_minor = run(named, reading("minor", category="harassment", support=0.5))
+    without = run(named, reading(category="harassment", support=0.5))
     assert factor(with_minor, "minor") == POLICY.modifiers.minor
     assert with_minor.score - without.score == pytest.approx(POLICY.modifiers.minor)
 
@@ -374,3 +388,108 @@ def test_a_lone_insult_level_cue_is_a_weak_text() -> None:
     r = run(esc(source="internal_staff"), reading("harassment", category="harassment", support=0.3))
     assert "text support 0.30" in next(f.input for f in r.factors if f.name == "credibility")
     assert r.band == "P3"
+
+
+# ------------------------------------------------------- forms, caps and floors (2026.11-3)
+
+
+def signal(name: str, strength: float = 0.9, *, negated: bool = False) -> Signal:
+    return Signal(name, name, negated, False, strength)
+
+
+def test_a_form_shifts_the_severity_and_names_itself() -> None:
+    named = ["acct:1"]
+    photo = TextReading("en", 0.9, (), {"privacy": 0.7})
+    intimate = TextReading("en", 0.9, (signal("sexual", 0.6),), {"privacy": 0.7})
+    plain = run(esc(subject_ids=named), photo)
+    ncii = run(esc(subject_ids=named), intimate)
+    assert next(f.input for f in plain.factors if f.name == "severity") == "privacy → 3"
+    shown = next(f.input for f in ncii.factors if f.name == "severity")
+    assert shown.startswith("privacy 3 → 5 (intimate_images: sexual")
+    assert (plain.band, ncii.band) == ("P2", "P1")
+    assert_explained(ncii)
+    # a denied or faint signal is not the form
+    denied = TextReading("en", 0.9, (signal("sexual", 0.6, negated=True),), {"privacy": 0.7})
+    faint = TextReading("en", 0.9, (signal("sexual", 0.4),), {"privacy": 0.7})
+    for r in (denied, faint):
+        assert factor(run(esc(subject_ids=named), r), "severity") == factor(plain, "severity")
+
+
+def test_the_first_form_of_a_category_applies() -> None:
+    both = TextReading(
+        "en", 0.9, (signal("doxxing", 0.9), signal("public_office", 0.8)), {"doxxing": 0.9}
+    )
+    r = run(esc(subject_ids=["post:1"]), both)
+    assert "(home_address:" in next(f.input for f in r.factors if f.name == "severity")
+
+
+def test_a_cap_holds_the_band_unless_a_more_urgent_lane_applies() -> None:
+    police = esc(source="law_enforcement", subject_ids=["acct:1"])
+    request = TextReading("en", 0.9, (signal("data_request"),), {"sextortion": 0.9})
+    held = run(police, request)
+    assert held.band == "P2" and held.fast_lane is None
+    assert "(data_request: P2 at most)" in next(
+        f.input for f in held.factors if f.name == "ceiling"
+    )
+    assert_explained(held)
+    # an emergency request about a life still opens its P0 lane
+    urgent = TextReading(
+        "en",
+        0.9,
+        (signal("data_request"), signal("threat_to_life"), signal("imminence")),
+        {"violent_threat": 0.9},
+    )
+    assert run(police, urgent).band == "P0"
+    # a vague user report (no account, no evidence) is P3 at most ...
+    vague = run(esc(), TextReading("en", 0.9, (), {"violent_threat": 0.9}))
+    assert vague.band == "P3" and "vague_report" in vague.factors[-1].input
+    # ... but a stated threat to life in it keeps its floor
+    stated = run(esc(), TextReading("en", 0.9, (signal("threat_to_life", 0.8),), {}))
+    assert stated.band == "P1" and stated.fast_lane == "threat_claim_floor"
+
+
+def test_a_floor_lifts_the_band_without_being_a_fast_lane() -> None:
+    letter = run(esc(source="regulator"), TextReading("en", 0.9, (), {}))
+    assert letter.band == "P3" and letter.fast_lane is None
+    assert factor(letter, "floor") > 0
+    assert next(f.input for f in letter.factors if f.name == "floor") == "official_request"
+    assert_explained(letter)
+    user = run(esc(subject_ids=["acct:1"]), TextReading("en", 0.9, (), {}))
+    assert user.band == "P4" and factor(user, "floor") == 0
+
+
+def test_a_minor_aggravates_only_the_listed_harms_and_must_be_named() -> None:
+    named = ["acct:1"]
+    distress = TextReading("en", 0.9, (signal("minor", 0.7),), {"self_harm": 0.5})
+    r = run(esc(subject_ids=named), distress)
+    assert factor(r, "minor") == 0 and "does not aggravate self_harm" in next(
+        f.input for f in r.factors if f.name == "minor"
+    )
+    relative = TextReading("en", 0.9, (signal("minor", 0.3),), {"fraud": 0.9})
+    assert factor(run(esc(subject_ids=named), relative), "minor") == 0  # "my daughter says"
+    child = TextReading("en", 0.9, (signal("minor", 0.7),), {"harassment": 0.9})
+    assert factor(run(esc(subject_ids=named), child), "minor") == POLICY.modifiers.minor
+
+
+def test_weak_cues_do_not_count_as_evidence_or_as_a_campaign() -> None:
+    named = ["acct:1"]
+    link = TextReading("en", 0.9, (signal("evidence", 0.3),), {"fraud": 0.5})
+    attached = TextReading("en", 0.9, (signal("evidence", 0.5),), {"fraud": 0.5})
+    credibility = [
+        next(f.input for f in run(esc(subject_ids=named), r).factors if f.name == "credibility")
+        for r in (link, attached)
+    ]
+    assert "evidence" not in credibility[0] and "evidence" in credibility[1]
+    word = TextReading("en", 0.9, (signal("coordination", 0.4),), {"hate": 0.9})
+    described = TextReading("en", 0.9, (signal("coordination", 0.6),), {"hate": 0.9})
+    assert factor(run(esc(subject_ids=named), word), "coordination") == 0
+    assert factor(run(esc(subject_ids=named), described), "coordination") > 0
+
+
+def test_a_subject_back_after_a_ban_is_a_repeat_subject() -> None:
+    back = TextReading("es", 0.9, (signal("ban_evasion", 0.7),), {"harassment": 0.9})
+    r = run(esc(subject_ids=["acct:1"]), back)
+    assert factor(r, "repeat") == POLICY.modifiers.repeat_signal
+    assert "actioned before and back" in next(f.input for f in r.factors if f.name == "repeat")
+    other = TextReading("es", 0.9, (signal("ban_evasion", 0.7),), {"misinformation": 0.9})
+    assert factor(run(esc(subject_ids=["acct:1"]), other), "repeat") == 0

@@ -6,12 +6,14 @@ which judge the triage independently).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custodes.model.vocabulary import ESCALATION_CATEGORIES
-from custodes.triage.reading import Signal, TextReading, read
+from custodes.triage.reading import Signal, TextReading, _index, _normalise, read
 
 POSITIVE = [
     # (signal, text, words that must be the evidence)
@@ -122,6 +124,34 @@ POSITIVE = [
         "Screenshots attached; see https://example.org/post/123 for the original.",
         "https://example.org/post/123",
     ),
+    # the forms the banding guide bands apart (policy 2026.11-3)
+    ("data_request", "Please preserve the subscriber information for 90 days.", "preserve"),
+    ("data_request", "Se solicita la conservación de datos de la cuenta.", "conservación de datos"),
+    (
+        "data_request",
+        "Solicitamos o fornecimento dos registros de acesso.",
+        "fornecimento dos registros",
+    ),
+    ("bluff", "The email says: I hacked your webcam, pay in bitcoin.", "hacked your webcam"),
+    ("bluff", "Dice que ha hackeado tu cámara y pide bitcoin.", "hackeado tu cámara"),
+    ("bluff", "Diz que gravei você pela câmera e pede dinheiro.", "gravei você pela câmera"),
+    ("glorification", "The page keeps glorifying the attackers of the mosque.", "glorifying"),
+    ("glorification", "Cuenta que enaltece a la banda terrorista.", "enaltece"),
+    ("propaganda", "Videos recruiting fighters for the group.", "recruiting"),
+    ("propaganda", "Perfil com vídeos de recrutamento do grupo.", "recrutamento"),
+    ("spam", "It spams 'earn $500 a day' under every video.", "earn $500 a day"),
+    ("victims", "At least 6 users say they lost money to it.", "6 users say they lost"),
+    ("victims", "Más de 20 personas ya pagaron por el sorteo falso.", "20 personas ya pagaron"),
+    ("victims", "Umas 5 pessoas caíram no golpe ontem.", "5 pessoas caíram"),
+    ("public_office", "They posted the address of her constituency office.", "constituency office"),
+    ("public_office", "Publicaron el teléfono del despacho del concejal.", "despacho del concejal"),
+    ("public_office", "Postaram o telefone do gabinete da vereadora.", "gabinete da vereadora"),
+    ("ban_evasion", "He was already banned twice and is back with a new account.", "banned twice"),
+    ("ban_evasion", "Ya lo suspendieron dos veces y volvió con otra cuenta.", "Ya lo suspendieron"),
+    ("voting", "Graphics telling people they can vote by text this year.", "vote by text"),
+    ("voting", "Dizem que o segundo turno foi adiado para segunda.", "turno foi adiado"),
+    ("ip_aggravation", "Counterfeit chargers that overheat and caught fire.", "caught fire"),
+    ("ip_aggravation", "Tres cuentas retransmiten el partido en vivo.", "retransmiten"),
 ]
 
 
@@ -413,3 +443,93 @@ def test_abduction_and_missing_child_reports_are_threats_to_life() -> None:
 def test_spam_and_health_misinformation_have_categories() -> None:
     assert read("Account posting spam links on every video.").category() == "fraud"
     assert read("Posts telling parents to skip the MMR vaccine.").category() == "misinformation"
+
+
+# ------------------------------------------------------------------- policy 2026.11-3
+
+
+def test_handles_and_web_addresses_are_names_not_words() -> None:
+    r = read("Comments from @lu.fraude again, see https://x.test/kill-you for the thread.")
+    assert not r.has("fraud") and not r.has("threat_to_life")
+    assert r.has("evidence")
+
+
+def test_a_negator_counts_only_in_its_own_language() -> None:
+    # Portuguese "no" is "in the", not the Spanish or English negator
+    pt = read(
+        "uma colega escreveu no story: quero morrer, ninguém gosta de mim", language_hint="pt"
+    )
+    assert pt.has("self_harm")
+    es = read("Dice que no quiere morir, que está bien.", language_hint="es")
+    assert not any(s.name == "self_harm" and not s.negated for s in es.signals)
+
+
+def test_cp_is_the_penal_code_in_spanish_and_portuguese() -> None:
+    r = read("Diligencias por un delito de acoso (art. 172 ter CP) contra su expareja.")
+    assert not r.has("sexual_minor")
+
+
+def test_a_denial_of_nudity_keeps_a_child_out_of_csam_but_not_out_of_child_safety() -> None:
+    denied = read("No son fotos desnudas, pero ponen comentarios sexuales sobre niñas de 12 años.")
+    assert not denied.has("sexual_minor") and denied.category() == "child_safety"
+    faint = read("Perfis comentam em vídeos de meninas; nada explícito.", language_hint="pt")
+    assert not faint.has("sexual_minor")
+    asked = read("He asked the 12-year-old to send a pic without your top tonight.")
+    assert asked.has("sexual_minor")
+
+
+def test_a_child_giving_their_own_age_is_a_minor() -> None:
+    for text in ("im 15 and he has pics of me", "tengo 14 años y me escribe", "tenho 13 anos"):
+        assert read(text).has("minor"), text
+    assert not read("I'm 5 minutes away").has("minor")
+
+
+def test_an_overdose_taken_is_self_harm_under_way() -> None:
+    r = read("she took the whole packet of sleeping pills 10 min ago, not answering")
+    assert r.has("self_harm") and r.has("imminence")
+
+
+def test_news_framing_with_no_harm_named_is_figurative() -> None:
+    assert read("A local news station posted footage of yesterday's clash.").figurative
+    assert read("Un noticiero subió imágenes del enfrentamiento de ayer.").figurative
+    # a joke with no harm in it is not hyperbole: it is a photo complaint
+    assert not read("She posted a photo of me asleep as a joke. Not naked.").figurative
+    # a weapon is means for a threat: no hedge then
+    assert not read("lol I'll shoot you with my gun").figurative
+
+
+def test_non_consensual_is_not_a_negation() -> None:
+    r = read("Apura a divulgação não consentida de imagens íntimas de uma adulta.")
+    assert r.has("privacy")
+
+
+def test_sexual_content_about_a_named_child_supports_child_safety_not_privacy() -> None:
+    r = read("Hombres adultos ponen cosas sexuales en las fotos de niñas del colegio.")
+    assert r.categories["child_safety"] > r.categories["privacy"]
+
+
+def test_a_patterns_word_triggers_never_skip_a_match() -> None:
+    """Every pattern with triggers, run only at words beginning like one of them, finds what
+    a scan of the whole text finds (texts built from the lexicons' own trigger words)."""
+    index = _index()
+    texts = [
+        "she took the whole packet of pills; 6 users say money left; praising the fighters",
+        "me tomé todas las pastillas, varias personas pagaron y se aplazan las elecciones",
+        "tomei todos os comprimidos, 5 pessoas caíram, paguei e ele me bloqueou depois",
+        "if i dont send more by 9 tonight he will send them; the video goes to my wife",
+        "selling pics of kids, vende fotos de niñas, trocando vídeos de crianças",
+    ]
+    for text in texts:
+        norm = _normalise(text)[0]
+        starts = {m.start(): m.group(0)[:3] for m in re.finditer(r"\w+", norm)}
+        for pattern, triggers in index.patterns:
+            if triggers is None:
+                continue
+            for hit in pattern.regex.finditer(norm):
+                if hit.end() == hit.start():
+                    continue
+                word = starts.get(hit.start())
+                assert word is not None and any(word.startswith(t) for t in triggers), (
+                    pattern.regex.pattern,
+                    hit.group(0),
+                )

@@ -17,7 +17,9 @@ from custodes.cases.service import CaseService
 from custodes.cases.views import CaseCreate, EvidenceCreate, TaskCreate
 from custodes.config import Settings
 from custodes.privacy import unmasking
+from custodes.sql.saved import ChartChoice, SavedQueries
 from custodes.store.events import EventStore
+from custodes.triage import attachments, lifecycle
 from custodes.triage.intake import EscalationService
 from custodes.web.app import ROUTERS
 from custodes.web.deps import get_auth, permission_of
@@ -147,6 +149,39 @@ class World:
         )
         return made.id, made.version
 
+    def acknowledged_escalation(self) -> tuple[int, int]:
+        """A stored escalation an admin has acknowledged (its id and version)."""
+        pk, version = self.escalation()
+        made = lifecycle.acknowledge(EscalationService(self.api.store), self.admin, pk, version)
+        return made.id, made.version
+
+    def attachment(self) -> tuple[int, int]:
+        """An escalation with one attachment: (escalation id, attachment id)."""
+        pk, _ = self.escalation()
+        made, _ = attachments.add(
+            EscalationService(self.api.store), self.admin, pk, b"order", filename="order.txt"
+        )
+        return pk, made.id
+
+    def saved_query(self, role: Role) -> tuple[int, int]:
+        """A shared saved query owned by ``role``'s user: (id, version)."""
+        made = SavedQueries(self.api.store).save_query(
+            self.who[role],
+            name=f"query {next(self._n)}",
+            sql="SELECT subject, count(*) AS n FROM events GROUP BY ALL",
+            chart=ChartChoice(),
+            shared=True,
+        )
+        return made.id, made.version
+
+    def dashboard(self, role: Role) -> tuple[int, int]:
+        """A shared dashboard owned by ``role``'s user: (id, version)."""
+        query_id, _ = self.saved_query(role)
+        made = SavedQueries(self.api.store).save_dashboard(
+            self.who[role], name=f"board {next(self._n)}", query_ids=[query_id], shared=True
+        )
+        return made.id, made.version
+
     def username(self) -> str:
         return f"user{next(self._n)}"
 
@@ -162,6 +197,11 @@ Make = Callable[[World, Role], Call]
 
 def _c(path: str, body: dict[str, Any] | None = None) -> Make:
     return lambda _w, _r: Call(path, body)
+
+
+def _delete(base: str, made: tuple[int, int]) -> Call:
+    """Delete what was just made (id, version), at the version read."""
+    return Call(f"{base}/{made[0]}", params={"version": made[1]})
 
 
 # (method, path) → (what to send for it to succeed, the success status).
@@ -310,6 +350,84 @@ REQUESTS: dict[Route, tuple[Make, int]] = {
             )
         )(w.escalation()),
         200,
+    ),
+    ("POST", "/api/escalations/{id}/acknowledge"): (
+        lambda w, _r: (
+            lambda made: Call(f"/api/escalations/{made[0]}/acknowledge", {"version": made[1]})
+        )(w.escalation()),
+        200,
+    ),
+    ("POST", "/api/escalations/{id}/action"): (
+        lambda w, _r: (
+            lambda made: Call(
+                f"/api/escalations/{made[0]}/action",
+                {"version": made[1], "note": "asked the host to preserve the data"},
+            )
+        )(w.acknowledged_escalation()),
+        200,
+    ),
+    ("POST", "/api/escalations/{id}/resolve"): (
+        lambda w, _r: (
+            lambda made: Call(
+                f"/api/escalations/{made[0]}/resolve",
+                {"version": made[1], "resolution": "no_action"},
+            )
+        )(w.acknowledged_escalation()),
+        200,
+    ),
+    ("POST", "/api/escalations/{id}/attachments"): (
+        lambda w, _r: Call(
+            f"/api/escalations/{w.escalation()[0]}/attachments",
+            {"order": "preserve"},
+            {"filename": "order.json"},
+        ),
+        201,
+    ),
+    ("GET", "/api/escalations/{id}/attachments"): (
+        lambda w, _r: Call(f"/api/escalations/{w.escalation()[0]}/attachments"),
+        200,
+    ),
+    ("GET", "/api/escalations/{id}/attachments/{attachment_id}"): (
+        lambda w, _r: (lambda made: Call(f"/api/escalations/{made[0]}/attachments/{made[1]}"))(
+            w.attachment()
+        ),
+        200,
+    ),
+    ("POST", "/api/sql"): (
+        _c("/api/sql", {"sql": "SELECT subject, count(*) AS n FROM events GROUP BY ALL"}),
+        200,
+    ),
+    ("GET", "/api/sql/saved"): (_c("/api/sql/saved"), 200),
+    ("POST", "/api/sql/saved"): (
+        lambda w, _r: Call(
+            "/api/sql/saved",
+            {"name": f"saved {next(w._n)}", "sql": "SELECT count(*) AS n FROM events"},
+        ),
+        201,
+    ),
+    ("GET", "/api/sql/saved/{query_id}"): (
+        lambda w, _r: Call(f"/api/sql/saved/{w.saved_query(Role.admin)[0]}"),
+        200,
+    ),
+    ("DELETE", "/api/sql/saved/{query_id}"): (
+        lambda w, r: _delete("/api/sql/saved", w.saved_query(r)),
+        204,
+    ),
+    ("GET", "/api/sql/dashboards"): (_c("/api/sql/dashboards"), 200),
+    ("POST", "/api/sql/dashboards"): (
+        lambda w, _r: Call(
+            "/api/sql/dashboards",
+            {"name": f"board {next(w._n)}", "query_ids": [w.saved_query(Role.admin)[0]]},
+        ),
+        201,
+    ),
+    ("GET", "/api/sql/dashboards/{dashboard_id}"): (
+        lambda w, _r: Call(f"/api/sql/dashboards/{w.dashboard(Role.admin)[0]}"),
+        200,
+    ),
+    ("DELETE", "/api/sql/dashboards/{dashboard_id}"): (
+        lambda w, r: _delete("/api/sql/dashboards", w.dashboard(r)),
+        204,
     ),
 }
 

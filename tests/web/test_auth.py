@@ -149,3 +149,23 @@ def test_pagination_is_validated(api: Api, limit: object) -> None:
     for path in ("/api/cases", "/api/users", "/api/alerts", "/api/audit"):
         answer = api.client.get(path, params={"limit": limit}, headers=api.auth(Role.admin))
         assert answer.status_code == 422, (path, answer.text)
+
+
+def test_repeated_failed_logins_are_throttled_and_audited(api: Api) -> None:
+    from custodes.access.throttle import PER_USER
+
+    bad = {"username": "lead", "password": PASSWORD + "!"}
+    for _ in range(PER_USER):
+        assert api.client.post("/api/auth/login", json=bad).status_code == 401
+    refused = api.client.post("/api/auth/login", json={"username": "lead", "password": PASSWORD})
+    assert refused.status_code == 429  # even the right password, until the window passes
+    assert int(refused.headers["Retry-After"]) > 0
+    other = api.client.post(
+        "/api/auth/login", json={"username": "investigator", "password": PASSWORD}
+    )
+    assert other.status_code == 200
+    failures = api.client.get(
+        "/api/audit?action=auth.login_failed&limit=50", headers=api.auth(Role.auditor)
+    ).json()
+    assert failures["total"] == PER_USER  # the refused attempt was not even checked
+    assert {e["target_id"] for e in failures["items"]} == {"lead"}

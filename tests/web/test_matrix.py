@@ -56,6 +56,21 @@ EXPECTED: dict[tuple[str, str], Guard] = {
     ("POST", "/api/escalations"): P.escalation_manage,
     ("GET", "/api/escalations/{id}"): P.escalation_read,
     ("POST", "/api/escalations/{id}/override"): P.escalation_manage,
+    ("POST", "/api/escalations/{id}/acknowledge"): P.escalation_manage,
+    ("POST", "/api/escalations/{id}/action"): P.escalation_manage,
+    ("POST", "/api/escalations/{id}/resolve"): P.escalation_manage,
+    ("POST", "/api/escalations/{id}/attachments"): P.escalation_manage,
+    ("GET", "/api/escalations/{id}/attachments"): P.escalation_read,
+    ("GET", "/api/escalations/{id}/attachments/{attachment_id}"): P.escalation_read,
+    ("POST", "/api/sql"): P.sql_run,
+    ("GET", "/api/sql/saved"): P.sql_run,
+    ("POST", "/api/sql/saved"): P.sql_run,
+    ("GET", "/api/sql/saved/{query_id}"): P.sql_run,
+    ("DELETE", "/api/sql/saved/{query_id}"): P.sql_run,
+    ("GET", "/api/sql/dashboards"): P.sql_run,
+    ("POST", "/api/sql/dashboards"): P.sql_run,
+    ("GET", "/api/sql/dashboards/{dashboard_id}"): P.sql_run,
+    ("DELETE", "/api/sql/dashboards/{dashboard_id}"): P.sql_run,
 }
 
 

@@ -40,6 +40,7 @@ class Permission(StrEnum):
     unmask_approve = "unmask.approve"
     escalation_read = "escalation.read"
     escalation_manage = "escalation.manage"
+    sql_run = "sql.run"  # read-only SQL over pseudonymised views of the event store
 
 
 P = Permission
@@ -52,6 +53,7 @@ _INVESTIGATE: Final = {
     P.alert_read,
     P.alert_verdict,
     P.unmask_request,
+    P.sql_run,
 }
 
 MATRIX: Final[dict[Role, frozenset[Permission]]] = {
@@ -78,6 +80,7 @@ MATRIX: Final[dict[Role, frozenset[Permission]]] = {
             P.audit_read,
             P.user_read,
             P.escalation_read,
+            P.sql_run,
         }
     ),
 }

@@ -39,7 +39,10 @@ class ActiveSession:
     csrf_token: str
 
     def csrf_ok(self, header: str | None) -> bool:
-        return header is not None and hmac.compare_digest(header, self.csrf_token)
+        # Bytes: compare_digest refuses str with non-ASCII characters (a 500, not a 403).
+        return header is not None and hmac.compare_digest(
+            header.encode("utf-8", "surrogateescape"), self.csrf_token.encode()
+        )
 
 
 def start(session: Session, principal: Principal, hours: float) -> NewSession:

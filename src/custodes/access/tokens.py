@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from custodes import audit
 from custodes.access.principal import Principal
-from custodes.access.users import principal_of
+from custodes.access.roles import Role
 from custodes.clock import utc_now_aware
 from custodes.errors import InputError, NotFoundError
-from custodes.store.schema import ApiToken, User
+from custodes.store.schema import ApiToken, Base, User
 
 PREFIX: Final = "cst_"
 # last_used_at is a hint, not an audit record: refresh it at most this often.
@@ -92,27 +92,46 @@ class TokenUse:
     touch: bool  # last_used_at is older than TOUCH_EVERY: worth a write
 
 
+_TOKENS: Final[Table] = Base.metadata.tables["api_tokens"]
+_USERS: Final[Table] = Base.metadata.tables["users"]
+_BY_DIGEST: Final = (
+    select(
+        _TOKENS.c.id.label("token_id"),
+        _TOKENS.c.revoked_at,
+        _TOKENS.c.expires_at,
+        _TOKENS.c.last_used_at,
+        _USERS.c.id.label("user_id"),
+        _USERS.c.username,
+        _USERS.c.role,
+        _USERS.c.disabled,
+    )
+    .join_from(_TOKENS, _USERS, _USERS.c.id == _TOKENS.c.user_id)
+    .where(_TOKENS.c.token_hash == bindparam("digest"))
+)
+
+
 def resolve_token(session: Session, plaintext: str) -> TokenUse | None:
     """Who a bearer token belongs to, or None if it is unknown, revoked, expired or its
     user disabled."""
     if not plaintext.startswith(PREFIX):
         return None
-    row = session.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(ApiToken.token_hash == digest(plaintext))
-    ).first()
+    # Every API request asks this: a Core statement (the ORM loading two objects cost more
+    # than the query), after the flush the ORM query would have done, so a change pending in
+    # the caller's session (a revocation, a disabled user) counts as before.
+    if session.autoflush:
+        session.flush()
+    row = session.connection().execute(_BY_DIGEST, {"digest": digest(plaintext)}).first()
     if row is None:
         return None
-    token, user = row
     now = utc_now_aware()
-    if token.revoked_at is not None or user.disabled:
+    if row.revoked_at is not None or row.disabled:
         return None
-    if token.expires_at is not None and as_utc(token.expires_at) <= now:
+    if row.expires_at is not None and as_utc(row.expires_at) <= now:
         return None
-    last = token.last_used_at
+    last = row.last_used_at
     stale = last is None or now - as_utc(last) > TOUCH_EVERY
-    return TokenUse(principal_of(user), token.id, stale)
+    principal = Principal(user_id=row.user_id, username=row.username, role=Role(row.role))
+    return TokenUse(principal, row.token_id, stale)
 
 
 def touch(session: Session, token_id: int) -> None:

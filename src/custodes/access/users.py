@@ -23,7 +23,7 @@ from custodes.access.principal import Principal
 from custodes.access.roles import Role
 from custodes.clock import utc_now_aware
 from custodes.config import Settings
-from custodes.errors import ConflictError, InputError, NotFoundError
+from custodes.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from custodes.store.schema import ApiToken, User, WebSession
 
 USERNAME: Final = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
@@ -241,3 +241,63 @@ def ensure_demo_admin(session: Session, settings: Settings) -> tuple[str, str] |
     created = add_user(session, username="admin", role=Role.admin, by="system")
     assert created.password is not None
     return created.user.username, created.password
+
+
+DEMO_USER: Final = "demo"
+DEMO_NAME: Final = "Demo login (development only)"
+
+
+def reset_demo_user(session: Session, settings: Settings) -> tuple[str, str]:
+    """Development only: the ``demo`` admin, created if missing, with a fresh random
+    password returned to print once (each `custodes demo --serve` gives a new one, so a
+    password from an old terminal stops working). Outside development: PermissionDenied."""
+    if settings.environment != "development":
+        raise PermissionDeniedError(
+            "the demo login exists only in development (CUSTODES_ENVIRONMENT=development)"
+        )
+    password = passwords.generate_password()
+    found = session.execute(select(User).where(User.username == DEMO_USER)).scalar_one_or_none()
+    if found is None:
+        add_user(
+            session,
+            username=DEMO_USER,
+            role=Role.admin,
+            password=password,
+            display_name=DEMO_NAME,
+            by="demo",
+        )
+    elif found.display_name != DEMO_NAME:
+        raise ConflictError(f"user {DEMO_USER!r} exists and is not the demo login; leaving it be")
+    else:
+        update_user(
+            session,
+            found.id,
+            found.version,
+            role=Role.admin,
+            disabled=False,
+            password=password,
+            by="demo",
+        )
+    return DEMO_USER, password
+
+
+def retire_demo_user(session: Session, settings: Settings) -> bool:
+    """Outside development, disable the demo login if `custodes demo --serve` left one in
+    this store (a store promoted from a laptop). True when it was disabled now."""
+    if settings.environment == "development":
+        return False
+    found = session.execute(
+        select(User).where(
+            User.username == DEMO_USER, User.display_name == DEMO_NAME, User.disabled.is_(False)
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        return False
+    try:
+        update_user(session, found.id, found.version, disabled=True, by="system")
+    except ConflictError:  # it is the last admin
+        raise ConflictError(
+            "the only admin is the development demo login; add a real admin first "
+            "(`custodes user add NAME --role admin`)"
+        ) from None
+    return True

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import builtins
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Final
@@ -24,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from custodes.access.principal import Principal
 from custodes.access.roles import Permission
 from custodes.audit import append
-from custodes.cases import evidence, render, timeline
+from custodes.cases import evidence, render, timeline, trail
 from custodes.cases.events import alerts_by_id, staff_ids
 from custodes.cases.views import (
     CaseCreate,
@@ -513,6 +513,16 @@ class CaseService:
             end=end,
             limit=limit,
         )
+
+    def audit_trail(
+        self,
+        principal: Principal,
+        case_id: int,
+        staff: Iterable[str] = (),
+        limit: int = trail.MAX_ROWS,
+    ) -> builtins.list[trail.TrailEntry]:
+        """The case's newest rows of the audit log (``audit.read``; an audited read)."""
+        return trail.build(self, principal, case_id, staff, limit)
 
     # --- helpers (shared with evidence and timeline) ----------------------------------------
 

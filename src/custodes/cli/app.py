@@ -40,6 +40,7 @@ COMMANDS: Final[dict[str, tuple[str, str]]] = {
     "case": ("custodes.cli.cases", "app"),
     "triage": ("custodes.cli.triage", "app"),
     "audit": ("custodes.cli.audit", "app"),
+    "report": ("custodes.cli.report", "app"),
     "user": ("custodes.cli.users", "user_app"),
     "token": ("custodes.cli.users", "token_app"),
 }

@@ -19,7 +19,8 @@ from custodes.cli.ingest import run_ingest
 from custodes.cli.options import DEFAULT_DATA_DIR, DataDir, Format
 from custodes.cli.output import OutputFormat, emit_object
 from custodes.cli.simulate import run_simulation
-from custodes.errors import InputError
+from custodes.config import Settings, load_settings
+from custodes.errors import InputError, PermissionDeniedError
 from custodes.ingest.reader import source_for
 from custodes.ingest.source import Source
 from custodes.model.schema import INGESTIBLE
@@ -34,10 +35,30 @@ def demo(
     days: Annotated[int, typer.Option(help="Days to simulate.")] = 60,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     fmt: Format = OutputFormat.table,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Then run detection, import the simulated escalations and serve the web app "
+            "with a one-time demo login (development only).",
+        ),
+    ] = False,
+    host: Annotated[str, typer.Option(help="With --serve: address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(help="With --serve: port to listen on.", min=1, max=65535)
+    ] = 8000,
 ) -> None:
-    """Simulate a T&S organisation, ingest it, and summarise what the store now holds."""
+    """Simulate a T&S organisation, ingest it, and summarise what the store now holds.
+
+    With --serve, go on to the web app: detection, the escalations imported, a `demo` admin
+    with a fresh random password printed once (development only), then serving."""
     from custodes.simulate import SimulationConfig
 
+    settings = load_settings(data_dir=data_dir)
+    if serve and settings.environment != "development":
+        raise PermissionDeniedError(
+            "demo --serve is for development only (CUSTODES_ENVIRONMENT=development)"
+        )
     console = Console(soft_wrap=True)
     started = time.perf_counter()
     inputs = data_dir / "demo-input"
@@ -72,8 +93,10 @@ def demo(
             },
             fmt,
         )
-        return
-    _print_summary(console, data_dir, summary, elapsed, inputs)
+    else:
+        _print_summary(console, data_dir, summary, elapsed, inputs, serving=serve)
+    if serve:
+        _serve(settings, inputs, host, port)
 
 
 def _staff_pivot(staff: object) -> Table:
@@ -102,7 +125,13 @@ def _staff_pivot(staff: object) -> Table:
 
 
 def _print_summary(
-    console: Console, data_dir: Path, summary: dict[str, object], elapsed: float, inputs: Path
+    console: Console,
+    data_dir: Path,
+    summary: dict[str, object],
+    elapsed: float,
+    inputs: Path,
+    *,
+    serving: bool,
 ) -> None:
     counts = summary["tables"]
     assert isinstance(counts, dict)
@@ -138,3 +167,52 @@ def _print_summary(
         f"Next: [bold]custodes status --data-dir {data_dir}[/] · "
         f"[bold]custodes export --data-dir {data_dir} --out exported/[/]"
     )
+    if not serving:
+        console.print(
+            f"Web app: [bold]custodes demo --serve --data-dir {data_dir}[/] runs detection, "
+            "imports the simulated escalations and serves http://127.0.0.1:8000/ with a "
+            "one-time demo login (or [bold]custodes detect[/] then [bold]custodes serve[/])."
+        )
+
+
+def _serve(settings: Settings, inputs: Path, host: str, port: int) -> None:
+    """Detection, the escalations, the demo login, then the server (stderr: progress)."""
+    from custodes.access import users
+    from custodes.cli.serve import run_server
+    from custodes.detect.detection import run_detection
+    from custodes.store.cases import CaseStore
+    from custodes.triage.intake import EscalationService
+    from custodes.triage.records import read_records
+
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    with EventStore.open(settings.data_dir, settings=settings) as store:
+        report = run_detection(store, progress=lambda step: err.print(f"… detect: {step}"))
+    err.print(f"{sum(report.alerts.values()):,} alerts")
+    with CaseStore.open(settings) as cases:
+        with cases.write() as session:
+            username, password = users.reset_demo_user(session, settings)
+            principal = users.principal_of(users.find_user(session, username))
+        service = EscalationService(cases)
+        stored = updates = failed = 0
+        err.print("… importing the simulated escalations")
+        for _row, record in read_records(inputs / "escalations.jsonl"):
+            if isinstance(record, InputError):
+                failed += 1
+                continue
+            try:
+                _made, created = service.submit(principal, record)
+            except InputError:
+                failed += 1
+                continue
+            stored += created
+            updates += not created
+        err.print(
+            f"{stored:,} escalations stored, {updates:,} updates to them"
+            + (f", {failed} refused" if failed else "")
+        )
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"  # noqa: S104
+    err.print(
+        f"\nOpen [bold]{url}[/] and sign in as [bold]{username}[/] with password "
+        f"[bold]{password}[/]\n(shown once; a new one each run; development only). Ctrl+C stops.\n"
+    )
+    run_server(settings, host=host, port=port)

@@ -20,6 +20,7 @@ own is never suppressed: it has been looked at.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -53,24 +54,49 @@ def record_verdict(
     store: EventStore, alert_id: str, verdict: Verdict, reason: str, analyst: str
 ) -> VerdictRecord:
     """Append a verdict and re-apply muting, in one transaction."""
+    return record_verdicts(store, [alert_id], verdict, reason, analyst)[0]
+
+
+def record_verdicts(
+    store: EventStore, alert_ids: Sequence[str], verdict: Verdict, reason: str, analyst: str
+) -> list[VerdictRecord]:
+    """One verdict (and reason) on several alerts — an analyst dismissing a batch from the
+    queue — in one transaction with one re-application of muting: all of them or, if any
+    alert is unknown, none."""
     if not reason.strip():
         raise InputError("a verdict needs a reason", field="reason")
     if not analyst.strip():
         raise InputError("a verdict needs the analyst's name", field="analyst")
-    row = store.fetch_one(
-        "SELECT actor_id, pattern, score, window_end FROM alerts WHERE alert_id = ?", [alert_id]
-    )
-    if row is None:
-        raise InputError(f"no alert {alert_id!r}; `custodes alerts` lists them", field="alert_id")
+    wanted = list(dict.fromkeys(alert_ids))
+    if not wanted:
+        raise InputError("name at least one alert", field="alert_id")
+    marks = ", ".join("?" for _ in wanted)
+    found = {
+        r[0]: r[1:]
+        for r in store.fetch_all(
+            "SELECT alert_id, actor_id, pattern, score, window_end FROM alerts "
+            f"WHERE alert_id IN ({marks})",
+            wanted,
+        )
+    }
+    for alert_id in wanted:
+        if alert_id not in found:
+            raise InputError(
+                f"no alert {alert_id!r}; `custodes alerts` lists them", field="alert_id"
+            )
     now = utc_now()
     with store.transaction():
-        store.execute(
-            "INSERT INTO alert_verdicts (alert_id, verdict, reason, analyst, decided_at, "
-            "actor_id, pattern, score, window_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [alert_id, str(verdict), reason.strip(), analyst.strip(), now, *row],
-        )
+        for alert_id in wanted:
+            store.execute(
+                "INSERT INTO alert_verdicts (alert_id, verdict, reason, analyst, decided_at, "
+                "actor_id, pattern, score, window_end) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [alert_id, str(verdict), reason.strip(), analyst.strip(), now, *found[alert_id]],
+            )
         apply_feedback(store)
-    return VerdictRecord(alert_id, verdict, reason.strip(), analyst.strip(), now, row[0], row[1])
+    return [
+        VerdictRecord(a, verdict, reason.strip(), analyst.strip(), now, found[a][0], found[a][1])
+        for a in wanted
+    ]
 
 
 def verdicts(store: EventStore, alert_id: str | None = None) -> list[VerdictRecord]:
@@ -89,6 +115,18 @@ _LATEST: Final = """
     SELECT * FROM alert_verdicts
     QUALIFY row_number() OVER (PARTITION BY alert_id ORDER BY decided_at DESC) = 1
 """
+
+
+def latest_verdicts(store: EventStore, alert_ids: Sequence[str]) -> dict[str, Verdict]:
+    """The verdict that counts (the latest) for each of ``alert_ids`` that has one."""
+    if not alert_ids:
+        return {}
+    marks = ", ".join("?" for _ in alert_ids)
+    rows = store.fetch_all(
+        f"SELECT alert_id, verdict FROM ({_LATEST}) WHERE alert_id IN ({marks})",
+        list(alert_ids),
+    )
+    return {str(r[0]): Verdict(r[1]) for r in rows}
 
 
 def apply_feedback(store: EventStore) -> int:

@@ -3,8 +3,11 @@ ground-truth labels from a file (validated like any other contract input)."""
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Final
 
 import pyarrow as pa
 
@@ -25,14 +28,24 @@ _ALERT_COLUMNS = (
 
 
 def load_alerts(
-    store: EventStore, actor: str | None = None, *, include_suppressed: bool = False
+    store: EventStore,
+    actor: str | None = None,
+    *,
+    include_suppressed: bool = False,
+    actors: Sequence[str] | None = None,
 ) -> list[Alert]:
-    """Alerts, highest score first; those muted by analyst feedback only when asked."""
+    """Alerts, highest score first; those muted by analyst feedback only when asked; only
+    ``actor``'s, or only those of ``actors`` (a peer group), when given."""
     where = [] if include_suppressed else ["suppressed IS NULL"]
     params: list[object] = []
     if actor:
         where.append("actor_id = ?")
         params.append(actor)
+    if actors is not None:
+        if not actors:
+            return []
+        where.append(f"actor_id IN ({', '.join('?' for _ in actors)})")
+        params.extend(actors)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
     rows = store.fetch_all(
         f"SELECT {_ALERT_COLUMNS} FROM alerts {clause} ORDER BY score DESC, alert_id", params
@@ -90,6 +103,24 @@ def actor_day_scores(store: EventStore, detector: str | None = None) -> pa.Table
 def contexts(store: EventStore) -> dict[str, ActorContext]:
     rows = store.fetch_all("SELECT actor_id, coalesce(privileged, false), notice_date FROM people")
     return {r[0]: ActorContext(privileged=bool(r[1]), notice_date=r[2]) for r in rows}
+
+
+# Per open store (a request's): pages ask more than once, and the answer is fixed meanwhile.
+_KNOWN: Final[weakref.WeakKeyDictionary[EventStore, frozenset[str]]] = weakref.WeakKeyDictionary()
+
+
+def known_actors(store: EventStore) -> frozenset[str]:
+    """Every staff id the store knows: the directory and anyone with an alert. What free
+    text is masked against, and where a pseudonym is looked for."""
+    found = _KNOWN.get(store)
+    if found is None:
+        found = _KNOWN[store] = frozenset(
+            str(r[0])
+            for r in store.fetch_all(
+                "SELECT actor_id FROM people UNION SELECT DISTINCT actor_id FROM alerts"
+            )
+        )
+    return found
 
 
 def last_event_time(store: EventStore) -> datetime | None:

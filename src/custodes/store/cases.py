@@ -10,6 +10,13 @@ between (no wait helps there). :meth:`CaseStore.write` therefore starts SQLite t
 with ``BEGIN IMMEDIATE`` (take the write lock first, wait for it), while :meth:`read` starts
 ordinary ones, so readers never queue behind writers (WAL). On PostgreSQL both are plain
 transactions; writers serialise where they must with row locks (the audit chain's head).
+
+Why SQLite's WAL is checkpointed here, not by SQLite: by default the commit that takes the
+write-ahead log past 1000 pages copies it back into the database file, inside that write
+transaction — 3 % of the API's commits took 5-25 ms instead of 0.15 ms, while every other
+writer waited on the lock. Writers' connections turn that off; every ``CHECKPOINT_EVERY``
+write transactions a process runs a PASSIVE checkpoint after releasing the lock (it waits
+for no reader or writer, and writers go on appending meanwhile).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import Connection
@@ -30,6 +37,9 @@ from custodes.errors import StoreError
 from custodes.store.writer import WriterLock
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Write transactions (per process) between two WAL checkpoints on SQLite: about SQLite's
+# own default of 1000 WAL pages, at the ~10 pages an escalation intake writes.
+CHECKPOINT_EVERY: Final = 100
 
 
 class CaseStore:
@@ -47,6 +57,7 @@ class CaseStore:
         self._writer: contextlib.AbstractContextManager[object] = (
             WriterLock(_sqlite_file(url)) if self.is_sqlite else contextlib.nullcontext()
         )
+        self._writes = 0  # write transactions since the last checkpoint (SQLite)
         if migrate:
             self.upgrade()
 
@@ -96,6 +107,24 @@ class CaseStore:
             except BaseException:
                 session.rollback()
                 raise
+        if self.is_sqlite:
+            self._writes += 1  # a lost update under threads only delays a checkpoint
+            if self._writes >= CHECKPOINT_EVERY:
+                self._writes = 0
+                self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """Copy SQLite's write-ahead log into the database file as far as no reader still
+        needs it (PASSIVE: never waits, never blocks writers); nothing on PostgreSQL."""
+        if not self.is_sqlite:
+            return
+        raw = self.engine.raw_connection()  # autocommit: no BEGIN, no write lock
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            cursor.close()
+        finally:
+            raw.close()
 
     # --- migrations ---------------------------------------------------------------------
 
@@ -155,6 +184,8 @@ def _sqlite_pragmas(engine: Engine, *, immediate: bool) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        if immediate:  # writers: the store checkpoints, outside the lock (see the module)
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")

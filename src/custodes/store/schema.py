@@ -27,6 +27,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -300,11 +301,26 @@ class Escalation(Base):
     factors: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     clocks: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Which rule set each clock (name → cause), so a late step records why it was due then.
+    clock_causes: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
     engine_sla_due_at: Mapped[datetime] = mapped_column(UTC_TS)
     # What the queue works from: the override's band and clock when there is one.
     override_band: Mapped[str | None] = mapped_column(String(2))
     sla_due_at: Mapped[datetime] = mapped_column(UTC_TS)
     status: Mapped[str] = mapped_column(String(16), default="open")
+    # The lifecycle (open → acknowledged → actioned → resolved): who took each step, when.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTC_TS)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    actioned_at: Mapped[datetime | None] = mapped_column(UTC_TS)
+    actioned_by: Mapped[str | None] = mapped_column(String(64))
+    action_note: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTC_TS)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolution: Mapped[str | None] = mapped_column(String(32))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    # Subject ids that name staff members (kept, never shown: views say `staff_involved`);
+    # they find the open integrity case about those staff, linked as `case_id`.
+    staff_subject_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     created_at: Mapped[datetime] = mapped_column(UTC_TS)
     updated_at: Mapped[datetime] = mapped_column(UTC_TS)
@@ -330,8 +346,8 @@ class EscalationKey(Base):
 
 
 class EscalationRevision(Base):
-    """Append-only history: every intake, update, re-rating and override, with what
-    changed (``changes``: field → [before, after])."""
+    """Append-only history: every intake, update, re-rating, override and status move,
+    with what changed (``changes``: field → [before, after])."""
 
     __tablename__ = "escalation_revisions"
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
@@ -339,7 +355,7 @@ class EscalationRevision(Base):
     seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTC_TS)
     actor: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))  # intake | update | rating | override
+    kind: Mapped[str] = mapped_column(String(16))  # intake|update|rating|override|status
     reason: Mapped[str] = mapped_column(Text, default="")
     changes: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     __table_args__ = (UniqueConstraint("escalation_pk", "seq"),)
@@ -360,7 +376,8 @@ class EscalationOverride(Base):
 
 
 class EscalationAttachment(Base):
-    """A file sent with an escalation; its bytes live at DATA_DIR/attachments/<sha256>."""
+    """A file sent with an escalation; its bytes are the ``EscalationBlob`` of its SHA-256.
+    One escalation holds given content once: sending it again is not a second attachment."""
 
     __tablename__ = "escalation_attachments"
     id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
@@ -370,3 +387,87 @@ class EscalationAttachment(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     content_type: Mapped[str] = mapped_column(String(128))
     added_at: Mapped[datetime] = mapped_column(UTC_TS)
+    added_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    __table_args__ = (
+        Index("ix_escalation_attachments_content", "escalation_pk", "sha256", unique=True),
+    )
+
+
+class EscalationBlob(Base):
+    """Attachment bytes, once per SHA-256, in the case store itself: they commit in the
+    same transaction as the attachment row naming them, so an attachment is whole or
+    absent on either database (no file left half-written, no row without its file), and a
+    backup of the store carries them."""
+
+    __tablename__ = "escalation_blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EscalationBreach(Base):
+    """A clock that had run out when its step was taken: which clock, when it was due,
+    when the step came and by whom, by how much it was late, and the clock's cause (the
+    rule that set it, as ``triage.sla.Breach`` carries it). A clock breaches at most once."""
+
+    __tablename__ = "escalation_breaches"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    escalation_pk: Mapped[int] = mapped_column(ForeignKey("escalations.id"))
+    clock: Mapped[str] = mapped_column(String(16))  # acknowledge|first_action|resolve|reply
+    step: Mapped[str] = mapped_column(String(16))  # acknowledge | action | resolve
+    due_at: Mapped[datetime] = mapped_column(UTC_TS)
+    met_at: Mapped[datetime] = mapped_column(UTC_TS)
+    overdue_seconds: Mapped[float] = mapped_column(Float)
+    cause: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (UniqueConstraint("escalation_pk", "clock"),)
+
+
+class SavedQuery(Base):
+    """A workbench query someone kept: its SQL and the quick chart drawn from its result
+    (``chart`` none|bar|line over the columns ``chart_x`` and ``chart_y``). Its owner may
+    change it (``version`` guards concurrent edits) and share it with everyone who may run
+    SQL; the SQL is run afresh, through the guard and the sandbox, each time it is shown."""
+
+    __tablename__ = "saved_queries"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    owner: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    sql: Mapped[str] = mapped_column(Text)
+    chart: Mapped[str] = mapped_column(String(8), default="none")
+    chart_x: Mapped[str | None] = mapped_column(String(256))
+    chart_y: Mapped[str | None] = mapped_column(String(256))
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTC_TS)
+    updated_at: Mapped[datetime] = mapped_column(UTC_TS)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+
+
+class Dashboard(Base):
+    """A page of saved queries' charts, in order (``DashboardItem``), owned and shareable
+    like a saved query."""
+
+    __tablename__ = "dashboards"
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    owner: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTC_TS)
+    updated_at: Mapped[datetime] = mapped_column(UTC_TS)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+
+
+class DashboardItem(Base):
+    """One saved query on a dashboard, at ``position`` (0 first)."""
+
+    __tablename__ = "dashboard_items"
+    dashboard_id: Mapped[int] = mapped_column(ForeignKey("dashboards.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    saved_query_id: Mapped[int] = mapped_column(ForeignKey("saved_queries.id"), index=True)

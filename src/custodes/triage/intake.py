@@ -17,20 +17,39 @@ bad input, a stale version or a lost race stores nothing at all.
   grew). Each changed rating is a revision and an audit row; the history is append-only.
 * **Overrides.** An analyst may set the band, with a reason (required). The override is the
   effective band and sets the queue clock; the engine's band, score and clock stay visible.
+* **Staff.** Subjects that are staff members flag the escalation ``staff_involved`` and link
+  it to their open integrity case (``custodes.triage.staff``); status moves and attachments
+  live in ``triage.lifecycle`` and ``triage.attachments``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    Table,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -39,27 +58,31 @@ from custodes.access.principal import Principal
 from custodes.access.roles import Permission
 from custodes.audit import append
 from custodes.clock import utc_now_aware
+from custodes.config import Settings, load_settings
 from custodes.errors import ConflictError, InputError, NotFoundError
 from custodes.model.vocabulary import BANDS
+from custodes.privacy import unmasking
+from custodes.privacy.pseudonyms import Pseudonyms
 from custodes.store.cases import CaseStore
 from custodes.store.schema import (
-    Case,
+    Base,
     Escalation,
     EscalationKey,
     EscalationOverride,
     EscalationRevision,
 )
+from custodes.triage import clocks, staff
 from custodes.triage.escalation import EscalationInput
 from custodes.triage.policy import Policy, load_policy
 from custodes.triage.rating import Rating, RatingContext, rate
-from custodes.triage.reading import read
-from custodes.triage.sla import schedule
+from custodes.triage.reading import TextReading, read
 from custodes.triage.views import (
     EngineRating,
     EscalationDetail,
     EscalationStatus,
     EscalationSummary,
     FactorView,
+    IntegrityCaseView,
     OverrideView,
     RevisionView,
 )
@@ -84,6 +107,37 @@ _RATING_FIELDS: Final = (
     "policy_version",
     "flags",
     "engine_sla_due_at",
+)
+
+# Core tables for the statements on the intake path. Why not the ORM there: a new
+# escalation is one insert of each kind, which the unit of work (identity map, flush plan,
+# per-statement ORM compilation) made cost more than the SQL itself; and on SQLite every
+# other writer waits while this one holds the lock.
+_ESCALATIONS: Final[Table] = Base.metadata.tables["escalations"]
+_KEYS: Final[Table] = Base.metadata.tables["escalation_keys"]
+_REVISIONS: Final[Table] = Base.metadata.tables["escalation_revisions"]
+_CASES: Final[Table] = Base.metadata.tables["cases"]
+_SUBJECTS: Final[Table] = Base.metadata.tables["case_subjects"]
+# Subject ids checked against case subjects inside intake's first statement (more: a query).
+_MAX_ASKED: Final = 8
+_LAST_SEQ: Final = select(func.max(_REVISIONS.c.seq)).where(
+    _REVISIONS.c.escalation_pk == bindparam("pk")
+)
+_ADD_ESCALATION: Final = insert(_ESCALATIONS)
+_ADD_KEYS: Final = insert(_KEYS)
+_ADD_REVISION: Final = insert(_REVISIONS)
+# Open escalations sharing a key with this one (the most recent first), to re-rate.
+_RELATED: Final = (
+    select(_ESCALATIONS.c.id)
+    .where(
+        _ESCALATIONS.c.id.in_(
+            select(_KEYS.c.escalation_pk).where(_KEYS.c.key.in_(bindparam("keys", expanding=True)))
+        ),
+        _ESCALATIONS.c.id != bindparam("pk"),
+        _ESCALATIONS.c.status.in_(_OPEN),
+    )
+    .order_by(_ESCALATIONS.c.received_at.desc())
+    .limit(MAX_RERATE)
 )
 
 
@@ -167,12 +221,70 @@ def _url_key(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
 
 
+class _StoredReadings:
+    """Readings of stored escalations' texts, the most recent ``size`` kept.
+
+    A new report about a cluster re-rates every open member of it, inside the write
+    transaction, and re-rating re-read each member's text (~1 ms each, up to
+    ``MAX_RERATE`` of them). Reading is a pure function of the text and the language hint
+    (lexicons and language models are fixed for the life of the process), so what was read
+    at intake is kept here, under a hash of both, for later re-ratings in this process.
+    Only re-rating looks here: a text sent to intake is always read. The readings are
+    shared, never changed."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[bytes, TextReading] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(text: str, hint: str | None) -> bytes:
+        return hashlib.sha256(f"{hint or ''}\x00{text}".encode()).digest()
+
+    def get(self, text: str, hint: str | None) -> TextReading | None:
+        key = self._key(text, hint)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, text: str, hint: str | None, reading: TextReading) -> None:
+        key = self._key(text, hint)
+        with self._lock:
+            self._items[key] = reading
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_READINGS: Final = _StoredReadings(4096)
+
+
 class EscalationService:
     """Escalations in one case store; cheap to create (per request or per command)."""
 
-    def __init__(self, store: CaseStore, policy: Policy | None = None) -> None:
+    def __init__(
+        self,
+        store: CaseStore,
+        policy: Policy | None = None,
+        *,
+        directory: staff.StaffLookup | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.store = store
         self._policy = policy
+        self._settings = settings
+        self._pseudonyms: Pseudonyms | None = None
+        # The staff directory, to recognise staff among subjects at intake (custodes.triage.staff).
+        self.directory = directory
+
+    @property
+    def pseudonyms(self) -> Pseudonyms:
+        """Staff named in escalations are shown as the pseudonyms cases use."""
+        if self._pseudonyms is None:
+            self._pseudonyms = Pseudonyms.load(self.store, self._settings or load_settings())
+        return self._pseudonyms
 
     @property
     def policy(self) -> Policy:
@@ -191,41 +303,134 @@ class EscalationService:
         escalation_id = e.escalation_id or derived_id(e)
         values = _input_values(e, escalation_id)
         keys = keys_of(e)
+        # Asked before the write transaction: never hold the case store while waiting on another.
+        known = self.directory(e.subject_ids) if self.directory and e.subject_ids else set()
+        # Reading the text (language, signals: ~1 ms) needs nothing from the store, so it is
+        # done before the write transaction: on SQLite every other writer waits for that one.
+        reading = read(e.text, language_hint=e.language)
+        _READINGS.put(e.text, e.language, reading)
         with self._write() as session:
-            row_ = session.scalars(
-                select(Escalation).where(Escalation.escalation_id == escalation_id)
-            ).first()
-            created = row_ is None
-            now = utc_now_aware()
-            if row_ is None:
-                row_ = Escalation(**values, status=EscalationStatus.open.value)
-                row_.created_at = row_.updated_at = now
-                rating = self._rate(session, e, None, keys)
-                _apply_rating(row_, rating)
-                row_.sla_due_at = row_.engine_sla_due_at
-                session.add(row_)
-                session.flush()
-                _set_keys(session, row_.id, keys)
-                _revise(session, row_, principal.username, "intake", {}, now)
-                _revise(session, row_, principal.username, "rating", _rating_changes({}, row_), now)
-                self._audit(session, principal, "escalation.create", row_, _brief(row_))
+            look = _first_look(session, escalation_id, e, keys, known)
+            if look.pk is None:
+                written = self._create(session, principal, e, values, keys, look, reading)
             else:
-                changed = _input_changes(row_, values)
-                if not changed and keys == _stored_keys(session, row_.id):
-                    return self._detail(session, row_), False
-                for name in changed:
-                    setattr(row_, name, values[name])
-                row_.updated_at = now
-                _set_keys(session, row_.id, keys)
-                _revise(session, row_, principal.username, "update", changed, now)
-                self._audit(
-                    session, principal, "escalation.update", row_, {"fields": sorted(changed)}
-                )
-                self._rerate(session, principal, row_, e, keys, "the escalation changed", now)
-            session.flush()
+                return self._update(session, principal, look.pk, e, values, keys, known, reading)
+        # Built after the commit: on SQLite other writers wait while the transaction is open.
+        return written.view(), True
+
+    def _update(
+        self,
+        session: Session,
+        principal: Principal,
+        pk: int,
+        e: EscalationInput,
+        values: Mapping[str, Any],
+        keys: Mapping[str, str],
+        known: Iterable[str],
+        reading: TextReading,
+    ) -> tuple[EscalationDetail, bool]:
+        """A repeat of a stored escalation: nothing when identical, else an update with a
+        revision, a re-rating and the re-rating of related escalations (the ORM path)."""
+        row_ = self._load(session, pk)
+        now = utc_now_aware()
+        changed = _input_changes(row_, values)
+        if not changed and keys == _stored_keys(session, row_.id):
+            return self._detail(session, row_, principal), False
+        for name in changed:
+            setattr(row_, name, values[name])
+        row_.updated_at = now
+        _set_keys(session, row_.id, keys)
+        _revise(session, row_, principal.username, "update", changed, now)
+        self._audit(session, principal, "escalation.update", row_, {"fields": sorted(changed)})
+        self._rerate(
+            session, principal, row_, e, keys, "the escalation changed", now, reading=reading
+        )
+        self._link(session, principal, row_, known)
+        session.flush()
+        self._rerate_related(session, principal, row_, keys, now)
+        session.flush()
+        return self._detail(session, row_, principal), False
+
+    def _create(
+        self,
+        session: Session,
+        principal: Principal,
+        e: EscalationInput,
+        values: Mapping[str, Any],
+        keys: Mapping[str, str],
+        look: _FirstLook,
+        reading: TextReading,
+    ) -> _Written:
+        """A new escalation in a few Core statements: the row (rated, its staff subjects and
+        case link already known), its keys, its ``intake`` and ``rating`` revisions, the
+        audit rows; then the re-rating of related escalations. The detail is built from what
+        was written, not read back (and after the commit: see ``_Written``).
+
+        What it stores is what the ORM path stored, to the ``version``: there, recording the
+        staff subjects and then the case link were two more writes of the new row (version 2,
+        then 3); they still count."""
+        conn = session.connection()
+        now = utc_now_aware()
+        rating = rate(e, reading, look.context, self.policy)
+        staff_ids = look.staff
+        if staff_ids is None:  # too many subject ids to ask in the first statement
+            staff_ids = staff.staff_among(session, list(values["subject_ids"]), look.known)
+        case_id = staff.open_case_of(session, staff_ids) if staff_ids else None
+        fields: dict[str, Any] = {
+            **values,
+            **_rating_columns(rating),
+            "status": EscalationStatus.open.value,
+            "staff_subject_ids": staff_ids,
+            "case_id": case_id,
+            "created_at": now,
+            "updated_at": now,
+            "version": 1 + bool(staff_ids) + (case_id is not None),
+        }
+        fields["sla_due_at"] = fields["engine_sla_due_at"]
+        made = conn.execute(_ADD_ESCALATION, fields).inserted_primary_key
+        assert made is not None
+        pk = int(made[0])
+        row_ = Escalation(id=pk, override_band=None, **fields)  # transient: a view of the row
+        if keys:
+            conn.execute(
+                _ADD_KEYS,
+                [{"escalation_pk": pk, "key": k, "kind": kind} for k, kind in keys.items()],
+            )
+        user = principal.username
+        revisions: list[tuple[int, str, dict[str, Any]]] = [
+            (1, "intake", {}),
+            (2, "rating", _rating_changes({}, row_)),
+        ]
+        conn.execute(
+            _ADD_REVISION,
+            [
+                {
+                    "escalation_pk": pk,
+                    "seq": seq,
+                    "at": now,
+                    "actor": user,
+                    "kind": kind,
+                    "reason": "",
+                    "changes": changes,
+                }
+                for seq, kind, changes in revisions
+            ],
+        )
+        self._audit(session, principal, "escalation.create", row_, _brief(row_))
+        if case_id is not None:
+            self._audit(session, principal, "escalation.link", row_, {"case_id": case_id})
+        # On SQLite no other writer runs inside this transaction: when no other escalation
+        # shares a key (cluster 1), none can be re-rated, and asking again is skipped. On
+        # PostgreSQL another may have committed since the first look, so it is asked.
+        if look.context.cluster_size > 1 or not self.store.is_sqlite:
             self._rerate_related(session, principal, row_, keys, now)
-            session.flush()
-            return self._detail(session, row_), created
+        session.flush()
+        return _Written(
+            row_,
+            self._mask(session, principal, row_),
+            [(seq, now, user, kind, changes) for seq, kind, changes in revisions],
+            staff.linked_case(session, principal, row_),
+        )
 
     def override(
         self, principal: Principal, escalation_pk: int, version: int, band: str, reason: str
@@ -250,7 +455,7 @@ class EscalationService:
             now = utc_now_aware()
             before = {"band": row_.override_band or row_.band, "sla_due_at": _iso(row_.sla_due_at)}
             row_.override_band = band
-            row_.sla_due_at = self._override_due(row_, band)
+            row_.sla_due_at = clocks.queue_due(row_, self.policy)
             row_.updated_at = now
             session.add(
                 EscalationOverride(
@@ -275,59 +480,98 @@ class EscalationService:
                 reason=reason,
             )
             session.flush()
-            return self._detail(session, row_)
+            return self._detail(session, row_, principal)
 
     # --- reading -------------------------------------------------------------------------
 
     def get(self, principal: Principal, escalation_pk: int) -> EscalationDetail:
-        """One escalation in full (reporter text, subjects): an audited read."""
+        """One escalation in full (reporter text, subjects): an audited read. An escalation
+        about staff is linked here to an integrity case opened since it was last touched."""
         principal.require(Permission.escalation_read)
         with self._write() as session:
             row_ = self._load(session, escalation_pk)
-            self._audit(session, principal, "escalation.read", row_, {})
-            return self._detail(session, row_)
+            self._link(session, principal, row_)
+            mask = self._mask(session, principal, row_)
+            shown = {"unmasked": mask.shown} if mask.shown else {}
+            self._audit(session, principal, "escalation.read", row_, shown)
+            session.flush()
+            return self._detail(session, row_, principal, mask)
 
     def queue(
         self,
         principal: Principal,
         *,
         status: str | None = None,
+        band: str | None = None,
+        route: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> tuple[list[EscalationSummary], int]:
         """Escalations by time to breach (the earliest clock first); without ``status``,
-        every one not yet resolved. Returns the page and the total."""
+        every one not yet resolved; ``band`` is the effective band (an override's when
+        there is one, as the queue shows it), ``route`` the downstream queue. Returns the
+        page and the total."""
         principal.require(Permission.escalation_read)
         if not 1 <= limit <= MAX_LIMIT:
             raise InputError(f"limit must be within 1..{MAX_LIMIT}", field="limit")
         if offset < 0:
             raise InputError("offset must not be negative", field="offset")
-        where: ColumnElement[bool]
+        where: list[ColumnElement[bool]] = []
         if status is None:
-            where = Escalation.status.in_(_OPEN)
+            where.append(Escalation.status.in_(_OPEN))
         else:
             try:
-                where = Escalation.status == EscalationStatus(status).value
+                where.append(Escalation.status == EscalationStatus(status).value)
             except ValueError:
                 choices = ", ".join(s.value for s in EscalationStatus)
                 raise InputError(f"must be one of {choices}", field="status") from None
+        if band is not None:
+            if band not in BANDS:
+                raise InputError(f"must be one of {', '.join(BANDS)}", field="band")
+            where.append(func.coalesce(Escalation.override_band, Escalation.band) == band)
+        if route is not None:
+            where.append(Escalation.route == route)
         now = utc_now_aware()
         with self.store.read() as session:
-            total = session.scalar(select(func.count()).select_from(Escalation).where(where))
+            total = session.scalar(select(func.count()).select_from(Escalation).where(*where))
             rows = session.scalars(
                 select(Escalation)
-                .where(where)
+                .where(*where)
                 .order_by(Escalation.sla_due_at, Escalation.id)
                 .limit(limit)
                 .offset(offset)
             ).all()
-            return [_summary(r, now) for r in rows], total or 0
+            seen = staff.visible_cases(session, principal, (r.case_id for r in rows))
+            unmasked = unmasking.active_pseudonyms(session, principal)
+            items = [
+                _summary(
+                    r,
+                    now,
+                    case_visible=r.case_id in seen,
+                    mask=staff.mask_for(principal, r, self.pseudonyms, unmasked),
+                )
+                for r in rows
+            ]
+            return items, total or 0
+
+    def routes(self, principal: Principal) -> list[str]:
+        """The downstream queues escalations have been routed to, for a queue filter (the
+        stored ones, not the policy's: an escalation keeps the route it was rated with)."""
+        principal.require(Permission.escalation_read)
+        with self.store.read() as session:
+            found = session.scalars(
+                select(Escalation.route).distinct().order_by(Escalation.route)
+            ).all()
+        return list(found)
 
     # --- internals -----------------------------------------------------------------------
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
         """A write transaction whose lost races become ``ConflictError`` (HTTP 409)."""
+        # Load (maybe create) the pseudonym key first: creating it inside this transaction
+        # would need a second writer, which SQLite makes wait for this one.
+        _ = self.pseudonyms
         try:
             with self.store.write() as session:
                 yield session
@@ -345,10 +589,20 @@ class EscalationService:
         return row_
 
     def _rate(
-        self, session: Session, e: EscalationInput, pk: int | None, keys: Mapping[str, str]
+        self,
+        session: Session,
+        e: EscalationInput,
+        pk: int | None,
+        keys: Mapping[str, str],
+        reading: TextReading | None = None,
     ) -> Rating:
         context = _context(session, e, pk, keys)
-        return rate(e, read(e.text, language_hint=e.language), context, self.policy)
+        if reading is None:  # a stored escalation, re-rated
+            reading = _READINGS.get(e.text, e.language)
+        if reading is None:
+            reading = read(e.text, language_hint=e.language)
+            _READINGS.put(e.text, e.language, reading)
+        return rate(e, reading, context, self.policy)
 
     def _rerate(
         self,
@@ -359,19 +613,18 @@ class EscalationService:
         keys: Mapping[str, str],
         reason: str,
         now: datetime,
+        *,
+        reading: TextReading | None = None,
     ) -> bool:
-        """Rate ``row_`` again; store, record and audit the rating if it changed."""
+        """Rate ``row_`` again (``reading``: of ``e``'s text, when already read); store,
+        record and audit the rating if it changed."""
         before = _rating_values(row_)
-        rating = self._rate(session, e, row_.id, keys)
+        rating = self._rate(session, e, row_.id, keys, reading)
         _apply_rating(row_, rating)
         changes = _rating_changes(before, row_)
         if not changes:
             return False
-        row_.sla_due_at = (
-            self._override_due(row_, row_.override_band)
-            if row_.override_band
-            else row_.engine_sla_due_at
-        )
+        row_.sla_due_at = clocks.queue_due(row_, self.policy)
         row_.updated_at = now
         _revise(session, row_, principal.username, "rating", changes, now, reason=reason)
         self._audit(
@@ -395,37 +648,33 @@ class EscalationService:
         """Open escalations sharing a key with ``row_`` have a new cluster: re-rate them."""
         if not keys:
             return
-        related = session.scalars(
-            select(Escalation)
-            .where(
-                Escalation.id.in_(
-                    select(EscalationKey.escalation_pk).where(EscalationKey.key.in_(list(keys)))
-                ),
-                Escalation.id != row_.id,
-                Escalation.status.in_(_OPEN),
-            )
-            .order_by(Escalation.received_at.desc())
-            .limit(MAX_RERATE)
-        ).all()
+        # Usually there are none: asked in Core, and only those found are loaded as objects.
+        ids = list(
+            _flushed(session).execute(_RELATED, {"keys": list(keys), "pk": row_.id}).scalars()
+        )
+        if not ids:
+            return
+        loaded = {
+            r.id: r for r in session.scalars(select(Escalation).where(Escalation.id.in_(ids)))
+        }
+        related = [loaded[i] for i in ids]  # in the order asked: the most recent first
         reason = f"merged with escalation {row_.escalation_id}"
         for other in related:
             e = EscalationInput.from_dict(_stored_input(other))
             self._rerate(session, principal, other, e, keys_of(e), reason, now)
 
-    def _override_due(self, row_: Escalation, band: str) -> datetime:
-        """The override band's clock from receipt, capped by the requester's deadline; a
-        fast lane's (legal) clock is never loosened by an override."""
-        plan = schedule(
-            band,
-            _aware(row_.received_at),
-            self.policy.sla,
-            jurisdiction=row_.jurisdiction,
-            deadline=utc(row_.deadline),
-        )
-        due = plan.due_at()
-        assert due is not None
-        engine = _aware(row_.engine_sla_due_at)
-        return min(due, engine) if row_.fast_lane else due
+    def _link(
+        self,
+        session: Session,
+        principal: Principal,
+        row_: Escalation,
+        directory: Iterable[str] = (),
+    ) -> None:
+        """Refresh the staff subjects and link an open integrity case (audited, but no
+        revision: revisions are shown to everyone who may read escalations)."""
+        linked = staff.refresh(session, row_, directory)
+        if linked is not None:
+            self._audit(session, principal, "escalation.link", row_, {"case_id": linked})
 
     def _audit(
         self,
@@ -447,48 +696,44 @@ class EscalationService:
             detail={"escalation_id": row_.escalation_id, **detail},
         )
 
-    def _detail(self, session: Session, row_: Escalation) -> EscalationDetail:
+    def _mask(self, session: Session, principal: Principal, row_: Escalation) -> staff.StaffMask:
+        # Grants matter only for staff named by their real id; most escalations name none,
+        # and then the mask is empty whatever the reader has unmasked (no query).
+        if not staff.raw_staff(row_):
+            return staff.StaffMask({})
+        return staff.mask_for(
+            principal, row_, self.pseudonyms, unmasking.active_pseudonyms(session, principal)
+        )
+
+    def _detail(
+        self,
+        session: Session,
+        row_: Escalation,
+        principal: Principal,
+        mask: staff.StaffMask | None = None,
+    ) -> EscalationDetail:
+        """The full view; the linked integrity case only if ``principal`` may see it; staff
+        named in it as pseudonyms unless ``principal`` has unmasked them."""
+        mask = mask or self._mask(session, principal, row_)
         revisions = session.scalars(
             select(EscalationRevision)
             .where(EscalationRevision.escalation_pk == row_.id)
             .order_by(EscalationRevision.seq)
         ).all()
-        last = session.scalars(
-            select(EscalationOverride)
-            .where(EscalationOverride.escalation_pk == row_.id)
-            .order_by(EscalationOverride.id.desc())
-            .limit(1)
-        ).first()
-        summary = _summary(row_, utc_now_aware())
-        return EscalationDetail(
-            **summary.model_dump(),
-            body=row_.body,
-            reported_language=row_.language,
-            reported_category=row_.reported_category,
-            subject_ids=list(row_.subject_ids),
-            reach=row_.reach,
-            jurisdiction=row_.jurisdiction,
-            requester=row_.requester,
-            deadline=utc(row_.deadline),
-            attrs=dict(row_.attrs),
-            factors=[FactorView.model_validate(f) for f in row_.factors],
-            clocks={k: datetime.fromisoformat(v) for k, v in row_.clocks.items()},
-            engine=EngineRating(
-                band=row_.band,
-                score=row_.score,
-                sla_due_at=_aware(row_.engine_sla_due_at),
-                policy_version=row_.policy_version,
-            ),
-            override=None
-            if last is None or row_.override_band is None
-            else OverrideView(
-                band=last.band,
-                engine_band=last.engine_band,
-                reason=last.reason,
-                analyst=last.analyst,
-                at=_aware(last.at),
-            ),
-            created_at=_aware(row_.created_at),
+        # The override shown is the last one, and only while one is in force: none, no query.
+        last = (
+            None
+            if row_.override_band is None
+            else session.scalars(
+                select(EscalationOverride)
+                .where(EscalationOverride.escalation_pk == row_.id)
+                .order_by(EscalationOverride.id.desc())
+                .limit(1)
+            ).first()
+        )
+        return _view(
+            row_,
+            mask,
             revisions=[
                 RevisionView(
                     seq=r.seq,
@@ -496,11 +741,88 @@ class EscalationService:
                     actor=r.actor,
                     kind=r.kind,
                     reason=r.reason,
-                    changes=dict(r.changes),
+                    changes=mask.value(dict(r.changes)),
                 )
                 for r in revisions
             ],
+            override=None
+            if last is None
+            else OverrideView(
+                band=last.band,
+                engine_band=last.engine_band,
+                reason=last.reason,
+                analyst=last.analyst,
+                at=_aware(last.at),
+            ),
+            case=staff.linked_case(session, principal, row_),
+            progress=clocks.progress(session, row_),
         )
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A new escalation as its transaction wrote it, and what its reader may see of it
+    (asked inside the transaction); the detail view itself is built after the commit,
+    since the pydantic models cost a fair share of the time the SQLite writer lock would
+    otherwise be held."""
+
+    row: Escalation  # transient: never added to a session
+    mask: staff.StaffMask
+    revisions: list[tuple[int, datetime, str, str, dict[str, Any]]]  # seq, at, actor, kind, changes
+    case: IntegrityCaseView | None
+
+    def view(self) -> EscalationDetail:
+        return _view(
+            self.row,
+            self.mask,
+            revisions=[
+                RevisionView(
+                    seq=seq, at=at, actor=actor, kind=kind, reason="", changes=self.mask.value(c)
+                )
+                for seq, at, actor, kind, c in self.revisions
+            ],
+            override=None,
+            case=self.case,
+            progress=clocks.steps(self.row, ()),
+        )
+
+
+def _view(
+    row_: Escalation,
+    mask: staff.StaffMask,
+    *,
+    revisions: list[RevisionView],
+    override: OverrideView | None,
+    case: IntegrityCaseView | None,
+    progress: Mapping[str, Any],
+) -> EscalationDetail:
+    """The detail of ``row_`` from parts already read (or just written)."""
+    summary = _summary(row_, utc_now_aware(), case_visible=case is not None, mask=mask)
+    return EscalationDetail(
+        **summary.model_dump(),
+        body=mask.text(row_.body),
+        reported_language=row_.language,
+        reported_category=row_.reported_category,
+        subject_ids=[mask.text(s) for s in row_.subject_ids],
+        reach=row_.reach,
+        jurisdiction=row_.jurisdiction,
+        requester=row_.requester,
+        deadline=utc(row_.deadline),
+        attrs=mask.value(dict(row_.attrs)),
+        factors=[FactorView.model_validate(f) for f in row_.factors],
+        clocks={k: datetime.fromisoformat(v) for k, v in row_.clocks.items()},
+        engine=EngineRating(
+            band=row_.band,
+            score=row_.score,
+            sla_due_at=_aware(row_.engine_sla_due_at),
+            policy_version=row_.policy_version,
+        ),
+        override=override,
+        created_at=_aware(row_.created_at),
+        revisions=revisions,
+        **progress,
+        integrity_case=case,
+    )
 
 
 # --- rows ----------------------------------------------------------------------------------
@@ -559,20 +881,30 @@ def _input_changes(row_: Escalation, values: Mapping[str, Any]) -> dict[str, lis
     return out
 
 
+def _rating_columns(rating: Rating) -> dict[str, Any]:
+    """The stored columns a rating sets."""
+    return {
+        "band": rating.band,
+        "score": rating.score,
+        "category": rating.category,
+        "rated_language": rating.language,
+        "route": rating.route,
+        "fast_lane": rating.fast_lane,
+        "policy_version": rating.policy_version,
+        "factors": [
+            {"name": f.name, "input": f.input, "contribution": f.contribution}
+            for f in rating.factors
+        ],
+        "flags": list(rating.flags),
+        "clocks": {k: _aware(v).isoformat() for k, v in rating.clocks.items()},
+        "clock_causes": {c.name: c.cause for c in rating.schedule.clocks},
+        "engine_sla_due_at": _aware(rating.sla_due_at),
+    }
+
+
 def _apply_rating(row_: Escalation, rating: Rating) -> None:
-    row_.band = rating.band
-    row_.score = rating.score
-    row_.category = rating.category
-    row_.rated_language = rating.language
-    row_.route = rating.route
-    row_.fast_lane = rating.fast_lane
-    row_.policy_version = rating.policy_version
-    row_.factors = [
-        {"name": f.name, "input": f.input, "contribution": f.contribution} for f in rating.factors
-    ]
-    row_.flags = list(rating.flags)
-    row_.clocks = {k: _aware(v).isoformat() for k, v in rating.clocks.items()}
-    row_.engine_sla_due_at = _aware(rating.sla_due_at)
+    for name, value in _rating_columns(rating).items():
+        setattr(row_, name, value)
 
 
 def _rating_values(row_: Escalation) -> dict[str, Any]:
@@ -610,52 +942,131 @@ def _stored_keys(session: Session, pk: int) -> dict[str, str]:
     return {str(k): str(kind) for k, kind in rows}
 
 
+def _flushed(session: Session) -> Connection:
+    """The session's connection, after the flush an ORM query would have done first
+    (autoflush): Core statements see the session's pending changes, and rows reach the
+    database (and their ``version`` counters move) at the same points as with the ORM."""
+    if session.autoflush:
+        session.flush()
+    return session.connection()
+
+
+@functools.cache
+def _context_query(exclude_pk: bool, subjects: bool) -> Select[int, int, int]:
+    """The three context counts in one statement (one round trip, compiled once per shape)."""
+    return select(*_context_columns(exclude_pk, subjects))
+
+
+def _context_columns(
+    exclude_pk: bool, subjects: bool
+) -> tuple[ColumnElement[int], ColumnElement[int], ColumnElement[int]]:
+    """Escalations sharing a key (bound as ``keys``); those about the same subjects
+    (``subjects``) received earlier (``received``); open integrity cases linked to
+    escalations about the same subjects. ``pk``: the escalation itself, not counted."""
+    e, k = _ESCALATIONS, _KEYS
+    others = select(k.c.escalation_pk).where(k.c.key.in_(bindparam("keys", expanding=True)))
+    if exclude_pk:
+        others = others.where(k.c.escalation_pk != bindparam("pk"))
+    cluster = select(func.count(func.distinct(e.c.id))).where(e.c.id.in_(others)).scalar_subquery()
+    if not subjects:
+        return cluster, literal(0, Integer), literal(0, Integer)
+    about = (
+        select(k.c.escalation_pk)
+        .where(k.c.key.in_(bindparam("subjects", expanding=True)), k.c.kind == "subject")
+        .distinct()
+    )
+    if exclude_pk:
+        about = about.where(k.c.escalation_pk != bindparam("pk"))
+    sub = about.subquery()
+    earlier = (
+        select(func.count())
+        .select_from(e)
+        .where(e.c.id.in_(select(sub.c.escalation_pk)), e.c.received_at < bindparam("received"))
+        .scalar_subquery()
+    )
+    open_cases = (
+        select(func.count(func.distinct(e.c.case_id)))
+        .select_from(e.join(_CASES, _CASES.c.id == e.c.case_id))
+        .where(e.c.id.in_(select(sub.c.escalation_pk)), _CASES.c.status != _CLOSED_CASE)
+        .scalar_subquery()
+    )
+    return cluster, earlier, open_cases
+
+
+@dataclass(frozen=True)
+class _FirstLook:
+    """What intake's first statement found: the stored escalation with this id (None: a
+    new one), and for a new one its rating context and its staff subjects (None when
+    there were too many subject ids to ask there; ``known`` then says what is known)."""
+
+    pk: int | None
+    context: RatingContext
+    staff: list[str] | None
+    known: set[str]
+
+
+@functools.cache
+def _first_look_query(keyed: bool, subjects: bool, asked: int) -> Select[Any]:
+    """The escalation's pk by id, the context counts (for a new escalation) and, for each
+    of ``asked`` subject ids (``asked_0``...), whether a case has it as a subject."""
+    pk = (
+        select(_ESCALATIONS.c.id)
+        .where(_ESCALATIONS.c.escalation_id == bindparam("escalation_id"))
+        .scalar_subquery()
+    )
+    zero = literal(0, Integer)
+    counts = _context_columns(False, subjects) if keyed else (zero, zero, zero)
+    c = _SUBJECTS.c
+    staff_hits = [exists().where(c.actor_id == bindparam(f"asked_{i}")) for i in range(asked)]
+    return select(pk, *counts, *staff_hits)
+
+
+def _first_look(
+    session: Session,
+    escalation_id: str,
+    e: EscalationInput,
+    keys: Mapping[str, str],
+    directory: Iterable[str],
+) -> _FirstLook:
+    """One round trip for what every intake asks first. Each statement inside the write
+    transaction costs a trip through the driver, during which another thread of the
+    process may take the GIL while this one holds the SQLite writer lock; so the first
+    reads are one statement, not three."""
+    known = set(directory)
+    wanted, found, rest = staff.candidates(e.subject_ids, known)
+    asked = rest if len(rest) <= _MAX_ASKED else []
+    subjects = [k for k, kind in keys.items() if kind == "subject"]
+    query = _first_look_query(bool(keys), bool(subjects), len(asked))
+    params: dict[str, Any] = {"escalation_id": escalation_id, "keys": list(keys)}
+    if subjects:
+        params |= {"subjects": subjects, "received": _aware(e.received_at)}
+    params |= {f"asked_{i}": s for i, s in enumerate(asked)}
+    pk, cluster, earlier, open_cases, *hits = _flushed(session).execute(query, params).one()
+    context = RatingContext(
+        earlier_escalations=earlier or 0,
+        open_cases=open_cases or 0,
+        cluster_size=1 + (cluster or 0),
+    )
+    if len(rest) > _MAX_ASKED:
+        return _FirstLook(pk, context, None, known)
+    found |= {s for s, hit in zip(asked, hits, strict=True) if hit}
+    return _FirstLook(pk, context, [s for s in wanted if s in found], known)
+
+
 def _context(
     session: Session, e: EscalationInput, pk: int | None, keys: Mapping[str, str]
 ) -> RatingContext:
     if not keys:
         return RatingContext()
-    others = select(EscalationKey.escalation_pk).where(EscalationKey.key.in_(list(keys)))
-    if pk is not None:
-        others = others.where(EscalationKey.escalation_pk != pk)
     subjects = [k for k, kind in keys.items() if kind == "subject"]
-    about = (
-        select(EscalationKey.escalation_pk)
-        .where(EscalationKey.key.in_(subjects), EscalationKey.kind == "subject")
-        .distinct()
-    )
-    if pk is not None:
-        about = about.where(EscalationKey.escalation_pk != pk)
-    cluster = session.scalar(
-        select(func.count(func.distinct(Escalation.id))).where(Escalation.id.in_(others))
-    )
-    earlier = 0
-    open_cases = 0
+    query = _context_query(pk is not None, bool(subjects))
+    params: dict[str, Any] = {"keys": list(keys), "pk": pk}
     if subjects:
-        sub = about.subquery()
-        earlier = (
-            session.scalar(
-                select(func.count())
-                .select_from(Escalation)
-                .where(
-                    Escalation.id.in_(select(sub.c.escalation_pk)),
-                    Escalation.received_at < _aware(e.received_at),
-                )
-            )
-            or 0
-        )
-        open_cases = (
-            session.scalar(
-                select(func.count(func.distinct(Escalation.case_id)))
-                .select_from(Escalation)
-                .join(Case, Case.id == Escalation.case_id)
-                .where(Escalation.id.in_(select(sub.c.escalation_pk)), Case.status != _CLOSED_CASE)
-            )
-            or 0
-        )
+        params |= {"subjects": subjects, "received": _aware(e.received_at)}
+    cluster, earlier, open_cases = _flushed(session).execute(query, params).one()
     return RatingContext(
-        earlier_escalations=earlier,
-        open_cases=open_cases,
+        earlier_escalations=earlier or 0,
+        open_cases=open_cases or 0,
         cluster_size=1 + (cluster or 0),
     )
 
@@ -670,21 +1081,22 @@ def _revise(
     *,
     reason: str = "",
 ) -> None:
-    last = session.scalar(
-        select(func.max(EscalationRevision.seq)).where(EscalationRevision.escalation_pk == row_.id)
-    )
-    session.add(
-        EscalationRevision(
-            escalation_pk=row_.id,
-            seq=(last or 0) + 1,
-            at=at,
-            actor=actor,
-            kind=kind,
-            reason=reason,
-            changes=dict(changes),
-        )
-    )
+    # Flushes first, as before: the row's own changes are written before its revision.
     session.flush()
+    conn = session.connection()
+    last = conn.execute(_LAST_SEQ, {"pk": row_.id}).scalar()
+    conn.execute(
+        _ADD_REVISION,
+        {
+            "escalation_pk": row_.id,
+            "seq": (last or 0) + 1,
+            "at": at,
+            "actor": actor,
+            "kind": kind,
+            "reason": reason,
+            "changes": dict(changes),
+        },
+    )
 
 
 def _brief(row_: Escalation) -> dict[str, Any]:
@@ -696,14 +1108,17 @@ def _iso(value: datetime | None) -> str | None:
     return out.isoformat() if out else None
 
 
-def _summary(row_: Escalation, now: datetime) -> EscalationSummary:
+def _summary(
+    row_: Escalation, now: datetime, *, case_visible: bool, mask: staff.StaffMask
+) -> EscalationSummary:
+    """One queue row; ``case_id`` only when the caller may see that case (need-to-know)."""
     due = _aware(row_.sla_due_at)
     return EscalationSummary(
         id=row_.id,
         escalation_id=row_.escalation_id,
         received_at=_aware(row_.received_at),
         source=row_.source,
-        title=row_.title,
+        title=mask.text(row_.title),
         band=row_.override_band or row_.band,
         score=row_.score,
         category=row_.category,
@@ -715,7 +1130,8 @@ def _summary(row_: Escalation, now: datetime) -> EscalationSummary:
         time_to_breach_seconds=round((due - now).total_seconds(), 3),
         overridden=row_.override_band is not None,
         status=EscalationStatus(row_.status),
-        case_id=row_.case_id,
+        staff_involved=bool(row_.staff_subject_ids),
+        case_id=row_.case_id if case_visible else None,
         updated_at=_aware(row_.updated_at),
         version=row_.version,
     )

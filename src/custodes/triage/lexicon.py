@@ -37,18 +37,28 @@ SIGNALS: Final[tuple[str, ...]] = (
     "sexual",  # sexual content; on its own a weak privacy cue, with a minor it is sexual_minor
     "self_harm",
     "doxxing",
+    "public_office",  # the office of an elected official or public body, not a private home
     "extortion",
     "sextortion",
+    "bluff",  # a mass-mailed extortion claim with nothing behind it ("I hacked your webcam")
     "terrorism",
+    "glorification",  # praise of a terrorist group or attack ("enaltecimiento")
+    "propaganda",  # recruitment, calls to attack, attack instructions: terrorism's graver form
     "fraud",
+    "spam",  # bulk commercial spam, get-rich-quick bait: fraud's low-harm form
+    "victims",  # many people already harmed (five or more, all of someone's contacts)
     "hate",
     "harassment",
     "misinformation",
+    "voting",  # how or when to vote ("vote by text", "the election is postponed")
     "ip",
+    "ip_aggravation",  # a counterfeit's safety risk, a live event pirated as it happens
     "privacy",
     "removal_order",
     "court_order",
+    "data_request",  # preservation or disclosure of account data asked for an investigation
     "coordination",
+    "ban_evasion",  # the subject was suspended or banned before and is back (repeat subject)
     "evidence",
     "hyperbole",  # jokes, sarcasm, satire: a figure of speech, not a plan
     "benign_context",  # news reporting, recovery stories, counter-speech about a harm

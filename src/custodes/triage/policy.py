@@ -115,6 +115,8 @@ class Modifiers:
     legal_exposure: dict[str, float]  # jurisdiction (ISO 3166-1) -> points
     legal_exposure_default: float
     total_cap: float
+    minor_categories: tuple[str, ...] = ()  # harms a minor aggravates; empty = all
+    repeat_signal: float = 0.0  # the text says the subject was actioned before and is back
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -125,8 +127,10 @@ class Modifiers:
                 "categories": list(self.reach_categories),
             },
             "minor": self.minor,
+            "minor_categories": list(self.minor_categories),
             "repeat": {
                 "per_item": self.repeat_per_item,
+                "signal": self.repeat_signal,
                 "cap": self.repeat_cap,
                 "categories": list(self.repeat_categories),
             },
@@ -146,7 +150,13 @@ class Modifiers:
 @dataclass(frozen=True)
 class FastLane:
     """A case the policy never leaves to arithmetic: when every condition holds the band
-    is at least ``band`` (and ``clock``, when set, is a legal deadline from receipt)."""
+    is at least ``band`` (and ``clock``, when set, is a legal deadline from receipt).
+
+    The same conditions describe a *cap* (``Policy.caps``): when they all hold, the score
+    is held below the band above ``band`` unless a fast lane of a more urgent band applies;
+    and a *floor* (``Policy.floors``): the band is at least ``band``, as with a lane, but it
+    is routine handling, not a fast lane, so the rating does not name it as one.
+    """
 
     name: str
     band: str
@@ -161,14 +171,26 @@ class FastLane:
     clock: timedelta | None = None
     category: str | None = None  # the lane decides the category (a TCO order is terrorism)
     description: str = ""
+    # the least strength of the signals_any signal that opens it: a stated threat ("I'll
+    # kill you", 0.8), not the bare word for one ("threats", 0.5)
+    min_strength: float = 0.0
+    # the escalation names no account or content (no subject ids) and cites no evidence
+    nothing_to_check: bool = False
+    # closed when the text denies one of these ("no imminent danger", "no consta riesgo
+    # inminente"): a stated denial removes the lane unless the facts open another one
+    unless_negated: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         when: dict[str, Any] = {}
-        for key in ("signals_all", "signals_any", "sources", "categories"):
+        for key in ("signals_all", "signals_any", "sources", "categories", "unless_negated"):
             if getattr(self, key):
                 when[key] = list(getattr(self, key))
         if self.in_trusted_area:
             when["in_trusted_area"] = True
+        if self.min_strength:
+            when["min_strength"] = self.min_strength
+        if self.nothing_to_check:
+            when["nothing_to_check"] = True
         if self.needs_deadline:
             when["needs_deadline"] = True
         if self.deadline_within is not None:
@@ -180,6 +202,32 @@ class FastLane:
             out["category"] = self.category
         if self.clock is not None:
             out["clock"] = _show_duration(self.clock)
+        if self.description:
+            out["description"] = self.description
+        return out
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form of a category's harm that the banding guide bands apart from the rest of the
+    category (intimate images within privacy, sexualised content within child safety):
+    when one of ``signals`` is in the text (not negated or hedged) at least as strong as
+    given, the category's severity moves by ``shift`` (kept within 1-5). The first form of
+    the category that applies is the one used."""
+
+    name: str
+    category: str
+    signals: dict[str, float]  # signal -> the least strength that counts; any one suffices
+    shift: int
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "category": self.category,
+            "signals": dict(self.signals),
+            "shift": self.shift,
+        }
         if self.description:
             out["description"] = self.description
         return out
@@ -325,7 +373,13 @@ class Policy:
     routes: tuple[Route, ...]
     default_route: str
     sla: SlaPolicy
+    forms: tuple[Form, ...] = ()  # severity by the form of the harm (see Form)
+    caps: tuple[FastLane, ...] = ()  # the highest band the arithmetic may give (see FastLane)
+    floors: tuple[FastLane, ...] = ()  # the lowest band, without being a fast lane
     description: str = ""
+    # A learned adjustment in force (custodes.triage.calibration), named on every rating so
+    # that it is never silent; never read from or written to the policy file itself.
+    adjustment: str | None = None
     file: str | None = field(default=None, compare=False)
 
     def band_of(self, score: float) -> str:
@@ -354,11 +408,14 @@ class Policy:
             out["description"] = self.description
         out |= {
             "severity": dict(self.severity),
+            "forms": [form.to_dict() for form in self.forms],
             "credibility": self.credibility.to_dict(),
             "score": {"base_scale": self.base_scale, "min_category_support": self.min_support},
             "bands": dict(self.bands),
             "modifiers": self.modifiers.to_dict(),
             "fast_lanes": [lane.to_dict() for lane in self.fast_lanes],
+            "floors": [floor.to_dict() for floor in self.floors],
+            "caps": [cap.to_dict() for cap in self.caps],
             "flags": [f.to_dict() for f in self.flags],
             "regions": {k: list(v) for k, v in self.regions.items()},
             "routing": {

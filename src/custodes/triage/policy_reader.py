@@ -35,6 +35,7 @@ from custodes.triage.policy import (
     Credibility,
     FastLane,
     Flag,
+    Form,
     Modifiers,
     Policy,
     PolicyError,
@@ -65,11 +66,14 @@ _TOP: Final = (
     "version",
     "description",
     "severity",
+    "forms",
     "credibility",
     "score",
     "bands",
     "modifiers",
     "fast_lanes",
+    "floors",
+    "caps",
     "flags",
     "regions",
     "routing",
@@ -274,6 +278,12 @@ def _read_policy(r: _Reader, data: Any) -> Policy | None:
     routing = r.mapping(data, "routing", "", ("default", "rules"))
     lanes = tuple(_read_lane(r, item, path) for item, path in r.items(data, "fast_lanes", ""))
     _unique(r, data, "fast_lanes", [lane.name for lane in lanes])
+    floors = tuple(_read_cap(r, item, path) for item, path in r.items(data, "floors", ""))
+    _unique(r, data, "floors", [floor.name for floor in floors])
+    caps = tuple(_read_cap(r, item, path) for item, path in r.items(data, "caps", ""))
+    _unique(r, data, "caps", [cap.name for cap in caps])
+    forms = tuple(_read_form(r, item, path) for item, path in r.items(data, "forms", ""))
+    _unique(r, data, "forms", [form.name for form in forms])
     flags = tuple(_read_flag(r, item, path) for item, path in r.items(data, "flags", ""))
     routes = tuple(
         _read_route(r, item, path, regions, lanes)
@@ -294,6 +304,9 @@ def _read_policy(r: _Reader, data: Any) -> Policy | None:
         routes=routes,
         default_route=r.text(routing, "default", "routing", pattern=_NAME, default="triage"),
         sla=_read_sla(r, data),
+        forms=forms,
+        caps=caps,
+        floors=floors,
         file=r.file,
     )
 
@@ -368,10 +381,18 @@ def _read_regions(r: _Reader, data: Mapping[str, Any]) -> dict[str, tuple[str, .
 
 def _read_modifiers(r: _Reader, data: Mapping[str, Any]) -> Modifiers:
     p = "modifiers"
-    keys = ("reach", "minor", "repeat", "coordination", "legal_exposure", "total_cap")
+    keys = (
+        "reach",
+        "minor",
+        "minor_categories",
+        "repeat",
+        "coordination",
+        "legal_exposure",
+        "total_cap",
+    )
     m = r.mapping(data, p, "", keys)
     reach = r.mapping(m, "reach", p, ("floor", "per_decade", "cap", "categories")) if m else {}
-    repeat = r.mapping(m, "repeat", p, ("per_item", "cap", "categories")) if m else {}
+    repeat = r.mapping(m, "repeat", p, ("per_item", "signal", "cap", "categories")) if m else {}
     coord = r.mapping(m, "coordination", p, ("per_doubling", "signal", "cap")) if m else {}
     legal = r.mapping(m, "legal_exposure", p, ("jurisdictions", "default")) if m else {}
     places = r.mapping(legal, "jurisdictions", f"{p}.legal_exposure") if legal else {}
@@ -387,6 +408,8 @@ def _read_modifiers(r: _Reader, data: Mapping[str, Any]) -> Modifiers:
         reach_cap=r.number(reach, "cap", f"{p}.reach", 0, 50),
         reach_categories=r.texts(reach, "categories", f"{p}.reach", ESCALATION_CATEGORIES),
         minor=r.number(m, "minor", p, 0, 50),
+        minor_categories=r.texts(m, "minor_categories", p, ESCALATION_CATEGORIES),
+        repeat_signal=r.number(repeat, "signal", f"{p}.repeat", 0, 50, default=0.0),
         repeat_per_item=r.number(repeat, "per_item", f"{p}.repeat", 0, 50),
         repeat_cap=r.number(repeat, "cap", f"{p}.repeat", 0, 50),
         repeat_categories=r.texts(repeat, "categories", f"{p}.repeat", ESCALATION_CATEGORIES),
@@ -409,6 +432,9 @@ _WHEN_KEYS: Final = (
     "needs_deadline",
     "deadline_within",
     "min_credibility",
+    "min_strength",
+    "nothing_to_check",
+    "unless_negated",
 )
 
 
@@ -434,6 +460,50 @@ def _read_lane(r: _Reader, data: Any, path: str) -> FastLane:
         min_credibility=r.number(when, "min_credibility", where, 0, 5, default=0.0),
         clock=r.duration(data, "clock", path, required=False),
         category=r.text(data, "category", path, choices=ESCALATION_CATEGORIES, default="") or None,
+        description=r.text(data, "description", path, default=""),
+        min_strength=r.number(when, "min_strength", where, 0, 1, default=0.0),
+        nothing_to_check=r.flag(when, "nothing_to_check", where),
+        unless_negated=r.texts(when, "unless_negated", where, choices=SIGNALS),
+    )
+
+
+def _read_cap(r: _Reader, data: Any, path: str) -> FastLane:
+    """A cap or a floor: a fast lane's conditions and band, no clock, no category."""
+    bound = _read_lane(r, data, path)
+    kind = "a cap" if path.startswith("caps") else "a floor"
+    if isinstance(data, Mapping):
+        for key in ("clock", "category"):
+            if key in data:
+                r.problem(f"{kind} has no '{key}'", data, key, _join(path, key))
+        if bound.band == BANDS[0]:  # only a fast lane makes a P0; a P0 cap holds nothing
+            reason = f"{kind} at {BANDS[0]} does nothing a fast lane does not"
+            r.problem(reason, data, "band", _join(path, "band"))
+    return bound
+
+
+def _read_form(r: _Reader, data: Any, path: str) -> Form:
+    if not isinstance(data, Mapping):
+        r.problem("a form must be a mapping", data, None, path)
+        return Form(name="invalid", category="other", signals={}, shift=0)
+    r.keys(data, ("name", "category", "signals", "shift", "description"), path)
+    signals = r.mapping(data, "signals", path)
+    least: dict[str, float] = {}
+    for name in signals:
+        if name in SIGNALS:
+            least[str(name)] = r.number(signals, name, f"{path}.signals", 0, 1)
+        else:
+            reason = f"unknown signal '{name}'{suggest(str(name), SIGNALS)}"
+            r.problem(reason, signals, name, f"{path}.signals.{name}")
+    if "signals" in data and not least:
+        r.problem("a form needs at least one signal", data, "signals", f"{path}.signals")
+    shift = r.number(data, "shift", path, -4, 4)
+    if shift != int(shift):
+        r.problem("must be a whole number from -4 to 4", data, "shift", f"{path}.shift")
+    return Form(
+        name=r.text(data, "name", path, pattern=_NAME),
+        category=r.text(data, "category", path, choices=ESCALATION_CATEGORIES),
+        signals=least,
+        shift=int(shift),
         description=r.text(data, "description", path, default=""),
     )
 

@@ -4,7 +4,8 @@ A triage analyst must be able to defend a rating to the team that receives it, a
 auditor must be able to recompute it, so the score is a short, documented sum whose terms
 are all listed on the rating (``factors``) with their inputs, and the policy version::
 
-    S = severity of the category (1-5)          from policy.severity
+    S = severity of the category (1-5)          from policy.severity, moved by the first
+                                                of its policy.forms found in the text
     C = credibility (1-5, clamped)              source base + specificity + evidence
     k = policy.base_scale
 
@@ -17,8 +18,13 @@ are all listed on the rating (``factors``) with their inputs, and the policy ver
     mods  = reach + minor + repeat + coordination + legal_exposure, each capped, and
             modifier_cap = min(0, total_cap - mods) brings their sum to the total cap
     fast_lane = what lifts the score to the lowest score of the lane's band, if lower
+    floor     = the same for a matching policy.floors entry (routine handling, not a lane)
     ceiling   = what holds the score below the P0 threshold when no P0 lane applies
-                (only a fast lane makes a P0), and at or below 100
+                (only a fast lane makes a P0), below the band above a matching cap
+                (policy.caps) unless a more urgent lane or floor applies, and at or
+                below 100
+    adjustment = 0, listed only when a learned adjustment is in force, naming it
+                (custodes.triage.calibration), so an adjusted rating is never silent
 
     score = the sum of every factor's contribution (each rounded to 0.01 first)
     band  = the first band whose threshold (policy.bands) the score reaches
@@ -38,13 +44,22 @@ from typing import Any, Final
 
 from custodes.model.vocabulary import BANDS, ESCALATION_CATEGORIES
 from custodes.triage.escalation import EscalationInput
-from custodes.triage.policy import FastLane, Policy
+from custodes.triage.policy import FastLane, Form, Policy
 from custodes.triage.reading import TextReading
 from custodes.triage.routing import route
 from custodes.triage.sla import Schedule, schedule
 
 MINOR_SIGNALS: Final = ("minor", "sexual_minor")
-_STEP: Final = 0.01  # the ceiling holds a score this far below the P0 threshold
+# A minor is named, not merely a relationship ("my daughter says it's a scam"): as in the
+# reader's combinations, a minor cue counts from this strength ("13 years old", "a child").
+MINOR_LEAST: Final = 0.5
+# Evidence is attached or cited (screenshots, ids, URLs), not a link merely mentioned in the
+# reported content ("link in bio", "un enlace de pago").
+EVIDENCE_LEAST: Final = 0.5
+# A coordinated campaign is described ("multiple accounts", "same message", "40 accounts"),
+# not merely named by a weak word ("campaign", "raid", 0.4): an election campaign is not one.
+CUE_LEAST: Final = 0.5
+_STEP: Final = 0.01  # the ceiling holds a score this far below the next band's threshold
 
 
 @dataclass(frozen=True)
@@ -114,10 +129,11 @@ def rate(
         category = lane.category
         credibility, cred_input = _credibility(e, reading, context, policy, category)
 
-    k, s, c = policy.base_scale, policy.severity[category], credibility
+    k, c = policy.base_scale, credibility
+    s, severity_input = _severity(reading, policy, category)
     factors = [
         Factor("base", f"scale {k:g} x severity 1 x credibility 1", _r(k)),
-        Factor("severity", f"{category} → {s}", _r(k * (s - 1) * (1 + c) / 2)),
+        Factor("severity", severity_input, _r(k * (s - 1) * (1 + c) / 2)),
         Factor("credibility", cred_input, _r(k * (c - 1) * (1 + s) / 2)),
     ]
     modifiers = _modifiers(e, reading, context, policy, category)
@@ -133,12 +149,29 @@ def rate(
         lift = _r(_threshold(policy, lane.band) - total)
     factors.append(Factor("fast_lane", lane.name if lane else "none", lift))
     total = _total(factors)
+    floor = _bound(policy.floors, e, reading, context, category, credibility, strictest=False)
+    raised = 0.0
+    if floor is not None and BANDS.index(floor.band) < BANDS.index(policy.band_of(total)):
+        raised = _r(_threshold(policy, floor.band) - total)
+    factors.append(Factor("floor", floor.name if floor else "none", raised))
+    total = _total(factors)
+    held_by = _bound(policy.caps, e, reading, context, category, credibility, strictest=True)
+    top = BANDS[1] if held_by is None else held_by.band  # the most urgent band allowed
+    for bound in (lane, floor):  # a more urgent lane or floor is never held down by a cap
+        if bound is not None and BANDS.index(bound.band) < BANDS.index(top):
+            top = bound.band
     limit = 100.0
-    if lane is None or lane.band != BANDS[0]:
-        limit = min(limit, _threshold(policy, BANDS[0]) - _STEP)
+    if top != BANDS[0]:
+        limit = _threshold(policy, BANDS[BANDS.index(top) - 1]) - _STEP
     held = _r(min(0.0, limit - total))
-    reason = f"at most {limit:g}" + ("" if lane and lane.band == BANDS[0] else " (no P0 lane)")
+    reason = f"at most {limit:g}"
+    if top == BANDS[1] and (lane is None or lane.band != BANDS[0]):
+        reason += " (no P0 lane)"
+    elif top != BANDS[0]:
+        reason += f" ({held_by.name if held_by else 'cap'}: {top} at most)"
     factors.append(Factor("ceiling", reason, held))
+    if policy.adjustment:  # its effect is in severity/credibility; named, adding nothing
+        factors.append(Factor("adjustment", policy.adjustment, 0.0))
 
     score = _total(factors)
     band = policy.band_of(score)
@@ -194,6 +227,36 @@ def _threshold(policy: Policy, band: str) -> float:
     return policy.bands.get(band, 0.0)
 
 
+def _severity(reading: TextReading, policy: Policy, category: str) -> tuple[int, str]:
+    """The category's severity, moved by the first of its forms the text shows."""
+    base = policy.severity[category]
+    for form in policy.forms:
+        if form.category != category:
+            continue
+        words = _form_evidence(reading, form)
+        if words is not None:
+            value = min(5, max(1, base + form.shift))
+            return value, f"{category} {base} → {value} ({form.name}: {words})"
+    return base, f"{category} → {base}"
+
+
+def _live(reading: TextReading, name: str, least: float = 0.0) -> bool:
+    """Whether the text has the signal, not negated or hedged, at least ``least`` strong."""
+    return any(
+        s.name == name and not s.negated and not s.hedged and s.strength >= least
+        for s in reading.signals
+    )
+
+
+def _form_evidence(reading: TextReading, form: Form) -> str | None:
+    """The words showing ``form`` in the text (its strongest live signal), else None."""
+    for s in reading.signals:  # strongest first
+        least = form.signals.get(s.name)
+        if least is not None and s.strength >= least and not s.negated and not s.hedged:
+            return f"{s.name} '{s.evidence}'"
+    return None
+
+
 def _category(e: EscalationInput, reading: TextReading, policy: Policy) -> str:
     """The text's best-supported category; the reporter's hint when the text is unsure."""
     best = reading.category()
@@ -220,7 +283,7 @@ def _credibility(
         parts.append((f"text support {support:.2f}", rules.strong_text))
     elif support < rules.weak_support:
         parts.append((f"text support {support:.2f}", rules.weak_text))
-    if reading.has("evidence"):
+    if _live(reading, "evidence", EVIDENCE_LEAST):
         parts.append(("evidence", rules.evidence))
     live = [s for s in reading.signals if not s.negated and s.name != "evidence"]
     if live and all(s.reported for s in live):
@@ -269,7 +332,9 @@ def _lane_matches(
 ) -> bool:
     if lane.signals_all and not all(reading.has(s) for s in lane.signals_all):
         return False
-    if lane.signals_any and not any(reading.has(s) for s in lane.signals_any):
+    if lane.signals_any and not any(
+        _live(reading, name, lane.min_strength) for name in lane.signals_any
+    ):
         return False
     if lane.sources and e.source not in lane.sources:
         return False
@@ -277,12 +342,40 @@ def _lane_matches(
         return False
     if lane.in_trusted_area and not _in_trusted_area(e, context, category):
         return False
+    if lane.nothing_to_check and (e.subject_ids or reading.has("evidence")):
+        return False
+    if lane.unless_negated and any(
+        s.negated and s.name in lane.unless_negated for s in reading.signals
+    ):
+        return False
     if lane.needs_deadline or lane.deadline_within is not None:
         if e.deadline is None:
             return False
         if lane.deadline_within is not None and e.deadline - e.received_at > lane.deadline_within:
             return False
     return credibility >= lane.min_credibility
+
+
+def _bound(
+    bounds: tuple[FastLane, ...],
+    e: EscalationInput,
+    reading: TextReading,
+    context: RatingContext,
+    category: str,
+    credibility: float,
+    *,
+    strictest: bool,
+) -> FastLane | None:
+    """The matching cap with the least urgent band (``strictest``), or the matching floor
+    with the most urgent band; the first listed among equals."""
+    best: FastLane | None = None
+    for bound in bounds:
+        if not _lane_matches(bound, e, reading, context, category, credibility):
+            continue
+        rank, held = BANDS.index(bound.band), BANDS.index(best.band) if best else None
+        if held is None or (rank > held if strictest else rank < held):
+            best = bound
+    return best
 
 
 def _modifiers(
@@ -307,24 +400,29 @@ def _modifiers(
             reach_points = min(m.reach_cap, max(0.0, m.reach_per_decade * decades))
     out.append(Factor("reach", reach_input, _r(reach_points)))
 
-    minor = [s for s in MINOR_SIGNALS if reading.has(s)]
+    minor = [name for name in MINOR_SIGNALS if _live(reading, name, MINOR_LEAST)]
     minor_input = ", ".join(minor) or "no minor named"
     if minor and category == "child_safety":  # its bands already assume a child (guide)
         minor, minor_input = [], f"{minor_input}; already in {category}"
+    elif minor and m.minor_categories and category not in m.minor_categories:
+        minor, minor_input = [], f"{minor_input}; does not aggravate {category}"
     out.append(Factor("minor", minor_input, _r(m.minor if minor else 0.0)))
 
     items = context.earlier_escalations + context.open_cases
     repeat_input = (
         f"{context.earlier_escalations} earlier escalations, {context.open_cases} open cases"
     )
-    repeat = min(m.repeat_cap, m.repeat_per_item * items)
-    if m.repeat_categories and category not in m.repeat_categories and items:
+    back = m.repeat_signal if reading.has("ban_evasion") else 0.0
+    if back:
+        repeat_input += "; actioned before and back (text)"
+    repeat = min(m.repeat_cap, m.repeat_per_item * items + back)
+    if m.repeat_categories and category not in m.repeat_categories and (items or back):
         repeat_input += f"; does not aggravate {category}"
         repeat = 0.0
     out.append(Factor("repeat", repeat_input, _r(repeat)))
 
     size = max(context.cluster_size, 1)
-    signal = reading.has("coordination")
+    signal = _live(reading, "coordination", CUE_LEAST)  # described, not the bare word
     coordination = m.coordination_per_doubling * math.log2(size) + (
         m.coordination_signal if signal else 0.0
     )

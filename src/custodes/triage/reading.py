@@ -43,6 +43,9 @@ _QUOTES: Final = re.compile(
     r"\"[^\"\n]{1,3000}\"|\u201c[^\u201d]{1,3000}\u201d|\u00ab[^\u00bb]{1,3000}\u00bb"
     r"|\u201e[^\u201c\u201d]{1,3000}[\u201c\u201d]|\u2018[^'\u2018\n]{1,3000}'"
 )
+# Account handles and web addresses name things; the words inside them say nothing (an
+# account called "@lu.fraude" is not a fraud report). Only the evidence signal reads them.
+_IDENTIFIER: Final = re.compile(r"(?<![\w@])@[\w.]+\w|\bhttps?://\S+|\bwww\.\S+")
 _CONTRAST: Final = frozenset(
     {"but", "however", "although", "though", "pero", "aunque", "porem", "embora"}
 )
@@ -59,20 +62,30 @@ CATEGORY_WEIGHTS: Final[dict[str, tuple[tuple[str, float], ...]]] = {
     "doxxing": (("doxxing", 1.0), ("privacy", 0.2)),
     "extortion": (("fraud", 0.6), ("sextortion", 0.3)),  # see SEXUAL_EXTORTION_WEIGHTS
     "sextortion": (("sextortion", 1.0),),
-    "sexual": (("privacy", 0.3),),
+    "bluff": (("sextortion", 0.9),),
+    "sexual": (("privacy", 0.6),),  # intimate images of an adult: NCII
     "terrorism": (("terrorism", 1.0),),
+    "glorification": (("terrorism", 0.5),),
+    "propaganda": (("terrorism", 0.5),),
     "removal_order": (("terrorism", 0.2),),
     "fraud": (("fraud", 1.0),),
+    "spam": (("fraud", 0.8),),
     "hate": (("hate", 1.0),),
     "harassment": (("harassment", 1.0),),
     "misinformation": (("misinformation", 1.0),),
+    "voting": (("misinformation", 0.8),),
     "ip": (("ip", 1.0),),
+    "ip_aggravation": (("ip", 0.3),),
     "privacy": (("privacy", 1.0),),
 }
 
 
-# Extortion in a text that is also read as sextortion supports sextortion only.
+# Extortion (and sexual content) in a text also read as sextortion supports sextortion only.
 SEXUAL_EXTORTION_WEIGHTS: Final = (("sextortion", 0.6),)
+# Sexual content in a text naming a child is about the child (sexualised comments on
+# children's photos), not an adult's intimate images.
+SEXUAL_ABOUT_A_CHILD_WEIGHTS: Final = (("child_safety", 0.6),)
+_NAMED_MINOR: Final = 0.5  # a minor cue this strong names a child ("niñas", "13 anos")
 
 
 @dataclass(frozen=True)
@@ -103,8 +116,16 @@ class TextReading:
 
     @property
     def figurative(self) -> bool:
-        """Whether some harm signal was read as hyperbole, news or a recovery story."""
-        return any(s.hedged for s in self.signals)
+        """Whether some harm signal was read as hyperbole, news or a recovery story — or the
+        text is news or recovery framing ("a news station posted footage of yesterday's
+        clash") and names no harm of its own at all. (A joke with no harm in it is not one:
+        "posted a photo of me as a joke" is a privacy complaint, not hyperbole.)"""
+        if any(s.hedged for s in self.signals):
+            return True
+        live = [s for s in self.signals if not s.negated]
+        return any(s.name == "benign_context" for s in live) and not any(
+            s.name in CATEGORY_WEIGHTS for s in live
+        )
 
     def category(self) -> str:
         """The best-supported category, ``"other"`` when none reaches :data:`MIN_SUPPORT`."""
@@ -133,6 +154,9 @@ class _Index:
     markers: dict[str, list[tuple[str, ...]]]
     patterns: tuple[tuple[Pattern, frozenset[str] | None], ...]  # with their trigger prefixes
     reach_max: int = 0  # the furthest any negator reaches
+    # word -> the languages it negates in: Portuguese "no" ("escreveu no story") is "in
+    # the", not the Spanish or English negator
+    negator_languages: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -162,6 +186,9 @@ def _compile(lexicons: Iterable[Lexicon]) -> _Index:
             index.negators[word] = max(index.negators.get(word, 0), lexicon.negation_window)
         for word in lexicon.narrow_negators:
             index.negators.setdefault(word, NARROW_WINDOW)
+        for word in lexicon.negators | lexicon.narrow_negators:
+            languages = index.negator_languages.get(word, frozenset())
+            index.negator_languages[word] = languages | {lexicon.language}
         for phrase in lexicon.pseudo_negations:
             index.pseudo.setdefault(phrase[0], []).append(phrase)
         for phrase in lexicon.reported_markers:
@@ -190,6 +217,8 @@ def _triggers(source: str) -> frozenset[str] | None:
         if all(alternatives):
             return frozenset(a.split(" ")[0][:3] for a in alternatives if a.split(" ")[0]) or None
         return None
+    if rest.startswith("(") and source.startswith("\\b"):  # a match starts at a word
+        return _group_triggers(rest)
     run = _LITERAL_RUN.match(rest)
     if run is None:
         return None
@@ -197,6 +226,50 @@ def _triggers(source: str) -> frozenset[str] | None:
     if rest[len(literal) : len(literal) + 1] in {"?", "*", "{"}:
         literal = literal[:-1]
     return frozenset({literal[:3]}) if literal else None
+
+
+_DIGITS: Final = "0123456789"
+
+
+def _group_triggers(rest: str) -> frozenset[str] | None:
+    """Triggers of a leading group whose every alternative starts with a literal word
+    (``prais\\w*``, ``pics?``) or a digit (``[5-9]``, ``\\d{2,}``); ``None`` otherwise."""
+    depth, end = 0, -1
+    for i, ch in enumerate(rest):
+        if ch == "\\":
+            continue
+        if i and rest[i - 1] == "\\":
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                end = i
+                break
+    if end < 0 or rest[end + 1 : end + 2] in {"?", "*", "{"}:
+        return None  # unbalanced, or the whole group is optional
+    body = rest[1:end].removeprefix("?:")
+    if "(" in body:
+        return None  # nested groups: not worth parsing
+    out: set[str] = set()
+    for alternative in body.split("|"):
+        if alternative.startswith("\\d"):
+            out.update(_DIGITS)
+            continue
+        digits = re.match(r"\[(\d)-(\d)\]", alternative)
+        if digits:
+            out.update(str(d) for d in range(int(digits[1]), int(digits[2]) + 1))
+            continue
+        run = re.match(r"[a-z0-9' ]+", alternative)
+        literal = run.group(0) if run else ""
+        if alternative[len(literal) : len(literal) + 1] in {"?", "*", "{"}:
+            literal = literal[:-1]  # the last letter is optional
+        word = literal.split(" ")[0]
+        if not word:
+            return None
+        out.add(word[:3])
+    return frozenset(out) or None
 
 
 @cache
@@ -279,7 +352,9 @@ class _Text:
         self.words = [self.norm[s:e] for s, e in spans]
         self.quotes = [(m.start(), m.end()) for m in _QUOTES.finditer(self.norm)]
         self.quote_starts = [s for s, _ in self.quotes]
+        self.names = [(m.start(), m.end()) for m in _IDENTIFIER.finditer(self.norm)]
         self.index = index
+        self.active = frozenset(ESCALATION_LANGUAGES)  # languages the text may be in
         self.markers: list[tuple[int, int]] = []  # (first token, one past last) of "said" etc.
         self.covered: set[int] = set()  # tokens inside a matched term (not free negators)
         self.by_prefix: dict[str, list[int]] = {}  # word beginnings (1-3 letters) -> tokens
@@ -298,6 +373,10 @@ class _Text:
         k = bisect_right(self.quote_starts, pos) - 1
         return k >= 0 and self.quotes[k][0] < pos < self.quotes[k][1]
 
+    def in_name(self, start: int, end: int) -> bool:
+        """Whether the characters ``start:end`` lie inside a handle or a web address."""
+        return any(s <= start and end <= e for s, e in self.names)
+
     def token_at(self, char: int) -> int:
         return min(bisect_left(self.ends, char + 1), max(len(self.words) - 1, 0))
 
@@ -311,6 +390,8 @@ class _Text:
             reach = self.index.negators.get(words[j])
             if reach is None or j in self.covered or start - j > reach:
                 continue
+            if self.active.isdisjoint(self.index.negator_languages.get(words[j], ())):
+                continue  # a negator in another language only ("no" in Portuguese)
             if _phrase_at(words, j, self.index.pseudo.get(words[j], [])):
                 continue
             return True
@@ -339,6 +420,7 @@ def _active(language: str, hint: str | None) -> frozenset[str]:
 
 def _find(doc: _Text, active: frozenset[str]) -> list[_Match]:
     index, words = doc.index, doc.words
+    doc.active = active
     found: list[_Match] = []
     for i, word in enumerate(words):
         marker = _phrase_at(words, i, index.markers.get(word, []))
@@ -381,6 +463,10 @@ def _find(doc: _Text, active: frozenset[str]) -> list[_Match]:
                         pattern.signal, first, last, hit.start(), hit.end(), pattern.strength, False
                     )
                 )
+    if doc.names:
+        found = [
+            m for m in found if m.name == "evidence" or not doc.in_name(m.char_start, m.char_end)
+        ]
     # A match inside a longer one yields to it: "kill" in "kill myself", "menina" in "menina
     # de 13 anos"; and a threat overlapping self-harm words is self-harm ("going to kill
     # myself"). Words of surviving terms are not free negators ("no reason to live").
@@ -421,15 +507,20 @@ def _signal(doc: _Text, m: _Match) -> tuple[Signal, int, str]:
 
 
 # Signals no single term states, in order (a later rule sees what an earlier one added):
-# (left, right, the signal they make together, its strength, the least strength of left).
+# (left, right, the signal they make together, its strength, the least strength of left,
+# the least strength of right, whether a denial of the right signal in the text blocks it).
 _COMBINATIONS: Final = (
-    ("minor", "sexual", "sexual_minor", 0.85, 0.0),
-    ("extortion", "sexual", "sextortion", 0.85, 0.0),
+    # A minor near sexual content is read as sexual abuse of a minor, but not from a faint
+    # cue ("explícito" alone), and not when the text itself denies sexual content ("no
+    # son fotos desnudas", "não há nudez"): sexualised comments on children are P1, not
+    # CSAM (guide). Explicit CSAM terms and sextortion of a minor are not affected.
+    ("minor", "sexual", "sexual_minor", 0.85, 0.0, 0.5, True),
+    ("extortion", "sexual", "sextortion", 0.85, 0.0, 0.0, False),
     # Blackmail of a named child ("13 anos", not "my daughter" as the family told): the
     # guide's sextortion of a minor. A relationship word alone (0.3) does not combine.
-    ("minor", "extortion", "sextortion", 0.8, 0.5),
+    ("minor", "extortion", "sextortion", 0.8, 0.5, 0.0, False),
     # A minor being sextorted: the images are CSAM (category stays sextortion, so weak).
-    ("minor", "sextortion", "sexual_minor", 0.6, 0.5),
+    ("minor", "sextortion", "sexual_minor", 0.6, 0.5, 0.0, False),
 )
 
 
@@ -437,16 +528,19 @@ def _combine(signals: list[tuple[Signal, int, str]]) -> list[tuple[Signal, int, 
     """Signals no single term states: a minor near sexual content, extortion near it, a
     child being blackmailed."""
     live = [(s, pos) for s, pos, _ in signals if not s.negated]
+    denied = {s.name for s, _, _ in signals if s.negated}
     extra: list[tuple[Signal, int, str]] = []
-    for left, right, name, strength, least in _COMBINATIONS:
+    for left, right, name, strength, least, least_right, deniable in _COMBINATIONS:
         if any(s.name == name for s, _ in live):
             continue  # already stated, in words or by an earlier rule
+        if deniable and right in denied:
+            continue
         pairs = [
             (a, pa, b, pb)
             for a, pa in live
             if a.name == left and a.strength >= least
             for b, pb in live
-            if b.name == right and abs(pa - pb) <= COMBINE_WITHIN
+            if b.name == right and b.strength >= least_right and abs(pa - pb) <= COMBINE_WITHIN
         ]
         if pairs:
             a, pa, b, pb = min(pairs, key=lambda p: (abs(p[1] - p[3]), p[1]))
@@ -463,8 +557,11 @@ def _combine(signals: list[tuple[Signal, int, str]]) -> list[tuple[Signal, int, 
 # but open no fast lane or floor. Never when the text also gives means, a near time or an
 # address ("when in doubt about a life, go up"), and never for children or extortion.
 FRAMES: Final = frozenset({"hyperbole", "benign_context"})
-HEDGEABLE: Final = frozenset({"threat_to_life", "self_harm", "terrorism", "hate"})
-_UNHEDGED_BY: Final = frozenset({"weapon", "doxxing", "sexual_minor"})
+HEDGEABLE: Final = frozenset(
+    {"threat_to_life", "self_harm", "terrorism", "hate", "weapon", "glorification"}
+)
+_UNHEDGED_BY: Final = frozenset({"doxxing", "sexual_minor"})
+_MEANS_FOR: Final = frozenset({"threat_to_life", "self_harm"})  # a weapon is means for these
 _NEAR_TIME: Final = 0.6  # imminence at least this strong ("tonight", not "today") blocks it
 
 
@@ -475,6 +572,11 @@ def _hedge(signals: list[tuple[Signal, int, str]]) -> list[tuple[Signal, int, st
     if any(
         s.name in _UNHEDGED_BY or (s.name == "imminence" and s.strength >= _NEAR_TIME) for s in live
     ):
+        return signals
+    # A threat with the means to carry it out is not a figure of speech; a weapon alone (the
+    # news report of yesterday's shooting) is hedged with the rest.
+    names = {s.name for s in live}
+    if "weapon" in names and names & _MEANS_FOR:
         return signals
     return [
         (replace(s, hedged=True) if s.name in HEDGEABLE and not s.negated else s, pos, folded)
@@ -487,10 +589,13 @@ def _categories(signals: Iterable[Signal]) -> dict[str, float]:
     missing = dict.fromkeys(ESCALATION_CATEGORIES, 1.0)
     signals = [s for s in signals if not s.negated]
     sexual = any(s.name == "sextortion" for s in signals)
+    child = any(s.name == "minor" and s.strength >= _NAMED_MINOR for s in signals)
     for s in signals:
         weights = CATEGORY_WEIGHTS.get(s.name, ())
-        if sexual and s.name == "extortion":  # the blackmail is the sextortion, not a scam
-            weights = SEXUAL_EXTORTION_WEIGHTS
+        if sexual and s.name in ("extortion", "sexual"):  # the blackmail and its images
+            weights = SEXUAL_EXTORTION_WEIGHTS  # are the sextortion, not a scam or NCII
+        elif child and s.name == "sexual":
+            weights = SEXUAL_ABOUT_A_CHILD_WEIGHTS
         for category, weight in weights:
             missing[category] *= 1.0 - s.strength * weight
     return {c: round(1.0 - m, 3) for c, m in missing.items()}

@@ -16,14 +16,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any, Final
 
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Query, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from custodes.access import sessions, tokens
+from custodes import audit
+from custodes.access import sessions, tokens, users
 from custodes.access.principal import Principal
 from custodes.access.roles import Permission
+from custodes.access.throttle import LoginThrottle
 from custodes.config import Settings
 from custodes.errors import PermissionDeniedError
 from custodes.store.cases import CaseStore
@@ -35,12 +38,17 @@ _bearer = HTTPBearer(auto_error=False, description="An API token: cst_…")
 _cookie = APIKeyCookie(name=sessions.COOKIE, auto_error=False, description="Session cookie")
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies that only read what the app already holds are ``async``: FastAPI runs a
+# plain ``def`` dependency in its thread pool, and that hand-off (queue, wake-up, GIL) cost
+# more than the work. Those that touch a database (``get_auth``) stay ``def``.
+
+
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_store(request: Request) -> CaseStore:
+async def get_store(request: Request) -> CaseStore:
     store: CaseStore = request.app.state.store
     return store
 
@@ -95,7 +103,69 @@ def get_auth(
 AuthDep = Annotated[Auth, Depends(get_auth)]
 
 
-def get_principal(auth: AuthDep) -> Principal:
+def log_in(
+    request: Request, store: CaseStore, settings: Settings, username: str, password: str
+) -> tuple[Principal, sessions.NewSession] | None:
+    """Check a password and start a server-side session, audited as ``auth.login``; None
+    for a bad login, audited as ``auth.login_failed``. Raises ``RateLimitedError`` after
+    too many failures (``access.throttle``). The API and the login page both log in here,
+    so they cannot differ."""
+    throttle: LoginThrottle = request.app.state.login_throttle
+    client = request.client.host if request.client else ""
+    throttle.check(username, client)
+    with store.write() as session:
+        principal = users.authenticate(session, username, password)
+        if principal is None:
+            audit.append(
+                session,
+                actor=username.strip()[:64] or "(none)",
+                action="auth.login_failed",
+                target_type="user",
+                target_id=username.strip()[:64],
+                detail={"client": client},
+            )
+        else:
+            started = sessions.start(session, principal, settings.session_hours)
+            audit.append(
+                session,
+                actor=principal.username,
+                action="auth.login",
+                target_type="user",
+                target_id=principal.user_id,
+            )
+    if principal is None:
+        throttle.failed(username, client)
+        return None
+    throttle.succeeded(username)
+    return principal, started
+
+
+def set_session_cookie(
+    response: Response, started: sessions.NewSession, settings: Settings
+) -> None:
+    """HttpOnly and SameSite=Lax always; Secure outside development (which needs TLS)."""
+    response.set_cookie(
+        sessions.COOKIE,
+        started.cookie,
+        max_age=started.max_age,
+        httponly=True,
+        secure=settings.environment != "development",
+        samesite="lax",
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        sessions.COOKIE,
+        path="/",
+        httponly=True,
+        secure=settings.environment != "development",
+        samesite="lax",
+    )
+
+
+async def get_principal(auth: AuthDep) -> Principal:
     return auth.principal
 
 
@@ -105,7 +175,7 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 def require(permission: Permission) -> Any:
     """``Depends`` that yields the principal if it holds ``permission`` (else 403)."""
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.can(permission):
             raise PermissionDeniedError(f"your role ({principal.role}) may not {permission}")
         return principal
@@ -145,6 +215,7 @@ CanReadUsers = Annotated[Principal, require(P.user_read)]
 CanManageUsers = Annotated[Principal, require(P.user_manage)]
 CanRequestUnmask = Annotated[Principal, require(P.unmask_request)]
 CanApproveUnmask = Annotated[Principal, require(P.unmask_approve)]
+CanRunSql = Annotated[Principal, require(P.sql_run)]
 
 
 # DuckDB lets one process hold a file read-write, or several read-only; inside one process
@@ -164,3 +235,13 @@ def event_store(settings: Settings, *, read_only: bool = True) -> Iterator[Event
             return
         with EventStore.open(settings.data_dir, read_only=read_only, settings=settings) as store:
             yield store
+
+
+@contextmanager
+def event_store_file(settings: Settings) -> Iterator[Path | None]:
+    """The event store's file, held for one request like :func:`event_store` (so nothing
+    else in this process opens it meanwhile) but not opened: the SQL workbench attaches
+    it read-only to a sandbox of its own. None when there is no store yet."""
+    path = settings.data_dir / DB_FILE
+    with _EVENTS_LOCK:
+        yield path if path.exists() else None

@@ -21,6 +21,7 @@ from custodes.errors import (
     InputError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     StoreError,
 )
 from custodes.web.schemas.common import ErrorOut, ValidationErrorOut
@@ -49,6 +50,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PermissionDeniedError)
     async def _denied(_r: Request, exc: PermissionDeniedError) -> JSONResponse:
         return _detail(403, str(exc))
+
+    @app.exception_handler(RateLimitedError)
+    async def _limited(_r: Request, exc: RateLimitedError) -> JSONResponse:
+        answer = _detail(429, str(exc))
+        answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
 
     @app.exception_handler(ConflictError)
     async def _conflict(_r: Request, exc: ConflictError) -> JSONResponse:

@@ -1,14 +1,13 @@
-"""The audit log: read it (itself an audited act) and verify its hash chain."""
+"""The audit log: read it (itself an audited act) and verify its hash chain; both through
+``custodes.audit.log``, which the audit page uses too."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
 
-from custodes import audit
-from custodes.store.schema import AuditEntry
+from custodes.audit.log import read_log, verify_chain
 from custodes.web.deps import CanReadAudit, PageDep, StoreDep
 from custodes.web.schemas.audit import AuditBreakOut, AuditEntryPublic, AuditVerifyOut
 from custodes.web.schemas.common import Page
@@ -30,38 +29,21 @@ def list_audit(
     sort: Literal["seq", "-seq"] = "-seq",
 ) -> Page[AuditEntryPublic]:
     filters = {"actor": actor, "action": action, "target_type": target_type, "target_id": target_id}
-    query = select(AuditEntry)
-    for name, value in filters.items():
-        if value is not None:
-            query = query.where(getattr(AuditEntry, name) == value)
-    order = AuditEntry.seq.desc() if sort == "-seq" else AuditEntry.seq.asc()
-    with store.write() as session:
-        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = session.execute(query.order_by(order).limit(page.limit).offset(page.offset))
-        items = [AuditEntryPublic.model_validate(r) for r in rows.scalars()]
-        audit.append(
-            session,
-            actor=principal.username,
-            action="audit.read",
-            target_type="audit",
-            target_id="log",
-            detail={k: v for k, v in filters.items() if v is not None} | {"rows": len(items)},
-        )
-    return Page(items=items, total=int(total), limit=page.limit, offset=page.offset)
+    entries, total = read_log(
+        store,
+        principal,
+        filters=filters,
+        limit=page.limit,
+        offset=page.offset,
+        newest_first=sort == "-seq",
+    )
+    items = [AuditEntryPublic.model_validate(e) for e in entries]
+    return Page(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/verify", response_model=AuditVerifyOut)
 def verify_audit(principal: CanReadAudit, store: StoreDep) -> AuditVerifyOut:
-    report = audit.verify(store)
-    with store.write() as session:
-        audit.append(
-            session,
-            actor=principal.username,
-            action="audit.verify",
-            target_type="audit",
-            target_id="log",
-            detail={"ok": report.ok, "rows": report.rows},
-        )
+    report = verify_chain(store, principal)
     brk = report.first_break
     return AuditVerifyOut(
         ok=report.ok,

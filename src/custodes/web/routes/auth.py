@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
-from custodes import audit
-from custodes.access import sessions, users
+from custodes.access import sessions
 from custodes.access.principal import Principal
 from custodes.access.roles import MATRIX
-from custodes.web.deps import AuthDep, SettingsDep, StoreDep, unauthenticated
+from custodes.web.deps import (
+    AuthDep,
+    SettingsDep,
+    StoreDep,
+    clear_session_cookie,
+    log_in,
+    set_session_cookie,
+    unauthenticated,
+)
 from custodes.web.schemas.auth import LoginIn, Me
+from custodes.web.schemas.common import ErrorOut
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -26,29 +34,21 @@ def _me(principal: Principal, csrf_token: str | None) -> Me:
     )
 
 
-@router.post("/login", response_model=Me)
-def login(body: LoginIn, response: Response, settings: SettingsDep, store: StoreDep) -> Me:
-    with store.write() as session:
-        principal = users.authenticate(session, body.username, body.password)
-        if principal is None:
-            raise unauthenticated(BAD_LOGIN)
-        started = sessions.start(session, principal, settings.session_hours)
-        audit.append(
-            session,
-            actor=principal.username,
-            action="auth.login",
-            target_type="user",
-            target_id=principal.user_id,
-        )
-    response.set_cookie(
-        sessions.COOKIE,
-        started.cookie,
-        max_age=started.max_age,
-        httponly=True,
-        secure=settings.environment != "development",
-        samesite="lax",
-        path="/",
-    )
+@router.post(
+    "/login",
+    response_model=Me,
+    responses={
+        429: {"model": ErrorOut, "description": "Too many failed sign-ins; see Retry-After"}
+    },
+)
+def login(
+    body: LoginIn, request: Request, response: Response, settings: SettingsDep, store: StoreDep
+) -> Me:
+    found = log_in(request, store, settings, body.username, body.password)
+    if found is None:
+        raise unauthenticated(BAD_LOGIN)
+    principal, started = found
+    set_session_cookie(response, started, settings)
     return _me(principal, started.csrf_token)
 
 
@@ -58,13 +58,7 @@ def logout(auth: AuthDep, store: StoreDep, settings: SettingsDep) -> Response:
         with store.write() as session:
             sessions.end(session, auth.cookie)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(
-        sessions.COOKIE,
-        path="/",
-        httponly=True,
-        secure=settings.environment != "development",
-        samesite="lax",
-    )
+    clear_session_cookie(response, settings)
     return response
 
 

@@ -1,5 +1,5 @@
-"""Escalation bodies: the contract's intake record (§1.6), an override, and the service's
-views (``custodes.triage.views``).
+"""Escalation bodies: the contract's intake record (§1.6), an override, the status moves,
+and the service's views (``custodes.triage.views``).
 
 ``EscalationIn`` documents the intake body in the OpenAPI spec; the route itself reads the
 raw body (to refuse oversized or non-UTF-8 bodies before parsing) and the service validates
@@ -13,14 +13,24 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from custodes.triage.views import EscalationDetail, EscalationStatus, EscalationSummary
+from custodes.triage.views import (
+    AttachmentView,
+    EscalationDetail,
+    EscalationStatus,
+    EscalationSummary,
+    Resolution,
+)
 
 __all__ = [
+    "AcknowledgeIn",
+    "ActionIn",
+    "AttachmentView",
     "EscalationDetail",
     "EscalationIn",
     "EscalationStatus",
     "EscalationSummary",
     "OverrideIn",
+    "ResolveIn",
 ]
 
 Band = Literal["P0", "P1", "P2", "P3", "P4"]
@@ -65,3 +75,26 @@ class OverrideIn(BaseModel):
     version: int = Field(ge=1, le=2**31 - 1)
     band: Band
     reason: str = Field(min_length=1, max_length=10_000)
+
+
+class AcknowledgeIn(BaseModel):
+    """Take ownership of the escalation read at ``version``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = Field(ge=1, le=2**31 - 1)
+
+
+class ActionIn(AcknowledgeIn):
+    """The first action taken; ``note`` says what (kept in the revision and the audit)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    note: str = Field(default="", max_length=10_000)
+
+
+class ResolveIn(ActionIn):
+    """How the escalation ended (a fixed vocabulary, for reports), and the mitigation in
+    words if wanted."""
+
+    resolution: Resolution
