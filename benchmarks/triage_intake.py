@@ -121,9 +121,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_ready(base: str, seconds: float = 90) -> None:
+def _wait_ready(base: str, log: Path, workers: int, seconds: float = 120) -> None:
+    """Until every worker has started (uvicorn logs each one's start-up) and the API
+    answers: a worker still starting when the load begins gets no connection, since
+    ``wrk`` keeps its connections open, and the run measures fewer workers than asked."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        started = log.read_text(errors="replace").count("Application startup complete")
+        if started < workers:
+            time.sleep(0.3)
+            continue
         try:
             if httpx.get(f"{base}/api/health", timeout=1).status_code == 200:
                 return
@@ -196,7 +203,7 @@ def run(database: str, workers: int, connections: int, seconds: float) -> dict[s
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(data / "server.log").open("w"),
     )
     result: dict[str, Any] = {
         "database": database,
@@ -206,7 +213,7 @@ def run(database: str, workers: int, connections: int, seconds: float) -> dict[s
         "distinct_bodies": len(templates),
     }
     try:
-        _wait_ready(base)
+        _wait_ready(base, data / "server.log", workers)
         bodies = "\n".join(f"bodies[{i + 1}] = {_lua_string(t)}" for i, t in enumerate(templates))
         for phase, secs in (("warmup", 3.0), ("measured", seconds)):
             script = data / f"{phase}.lua"

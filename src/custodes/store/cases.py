@@ -13,10 +13,10 @@ transactions; writers serialise where they must with row locks (the audit chain'
 
 Why SQLite's WAL is checkpointed here, not by SQLite: by default the commit that takes the
 write-ahead log past 1000 pages copies it back into the database file, inside that write
-transaction — 3 % of the API's commits took 5-25 ms instead of 0.15 ms, while every other
-writer waited on the lock. Writers' connections turn that off; every ``CHECKPOINT_EVERY``
-write transactions a process runs a PASSIVE checkpoint after releasing the lock (it waits
-for no reader or writer, and writers go on appending meanwhile).
+transaction, fsync included — ~3.5 % of intake commits took 2-70 ms instead of ~0.15 ms,
+while every other writer waited on the lock. Writers' connections turn that off; every
+``CHECKPOINT_EVERY`` write transactions a process runs a PASSIVE checkpoint after releasing
+the lock (it waits for no reader or writer, and writers go on appending meanwhile).
 """
 
 from __future__ import annotations
