@@ -22,7 +22,8 @@ from custodes.store.schema import (
     EscalationOverride,
     EscalationRevision,
 )
-from custodes.triage.intake import EscalationService, keys_of, validate
+from custodes.triage.intake import EscalationService, validate
+from custodes.triage.rows import keys_of
 from tests.cases.helpers import add_user
 
 RECEIVED = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)

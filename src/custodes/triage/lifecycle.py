@@ -31,7 +31,8 @@ from custodes.errors import ConflictError, InputError
 from custodes.store.schema import Escalation, EscalationBreach
 from custodes.triage import clocks
 from custodes.triage.clocks import Step
-from custodes.triage.intake import MAX_REASON, _check_text, _revise
+from custodes.triage.intake import MAX_REASON, _check_text
+from custodes.triage.rows import _revise
 from custodes.triage.views import EscalationDetail, EscalationStatus, Resolution
 
 if TYPE_CHECKING:

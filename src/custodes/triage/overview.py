@@ -28,7 +28,7 @@ from custodes.clock import utc_now_aware
 from custodes.model.vocabulary import BANDS
 from custodes.store.cases import CaseStore
 from custodes.store.schema import Escalation
-from custodes.triage.intake import utc
+from custodes.triage.rows import utc
 from custodes.triage.views import EscalationStatus
 
 AT_RISK_SHARE: Final = 0.25

@@ -18,10 +18,11 @@ from typing import Any, Final
 
 from custodes.errors import InputError
 from custodes.triage.escalation import EscalationInput
-from custodes.triage.intake import derived_id, keys_of, validate
+from custodes.triage.intake import validate
 from custodes.triage.policy import Policy
 from custodes.triage.rating import Rating, RatingContext, rate
 from custodes.triage.reading import read
+from custodes.triage.rows import derived_id, keys_of
 
 JSONL: Final = (".jsonl", ".ndjson", ".json")
 CSV: Final = (".csv",)
