@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     unmask_minutes: int = 60  # how long an approved unmasking lasts
     unmask_needs_approval: bool = False  # a second person must approve each unmasking
     retention_days: int = 730  # closed cases are purged this long after closing
+    # Escalation triage policy YAML for the server and the CLI (the CLI's --policy wins);
+    # the shipped default when unset.
+    triage_policy: Path | None = None
 
     @property
     def has_case_store(self) -> bool:

@@ -27,12 +27,22 @@ from custodes.triage import adjustment, calibration
 from custodes.triage.calibration import MIN_OVERRIDES, StoredRating, build_report
 from custodes.triage.escalation import EscalationInput
 from custodes.triage.intake import EscalationService
-from custodes.triage.policy import Policy, PolicyError, load_policy
+from custodes.triage.policy import Policy, PolicyError, default_text
+from custodes.triage.policy import load_policy as _default_policy
 from custodes.triage.rating import Rating, RatingContext, rate
 from custodes.triage.reading import read
 from tests.cases.helpers import add_user
 
 RECEIVED = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def load_policy() -> Policy:
+    """The default policy with the rules alone: these tests pin how an adjustment moves the
+    rules' arithmetic, so the band model's safety net is kept out of them (a deciding model
+    is refused, see test_apply_is_refused_while_the_band_model_decides)."""
+    return replace(_default_policy(), text_model="off")
+
+
 BODY = {
     "en": "Please review the posts from this account.",
     "es": "Por favor revisen las publicaciones de esta cuenta, gracias.",
@@ -49,7 +59,7 @@ def tom(cases: CaseStore) -> Principal:
 
 @pytest.fixture
 def service(cases: CaseStore) -> EscalationService:
-    return EscalationService(cases)
+    return EscalationService(cases, policy=load_policy())
 
 
 def record(category: str, source: str, language: str = "en") -> dict[str, Any]:
@@ -360,7 +370,9 @@ def test_cli_reports_applies_rates_with_the_version_and_reverts(
 ) -> None:
     stored(service, tom, "misinformation", [+1] * (MIN_OVERRIDES + 2))
     add_user(cases, "ana", Role.investigator)
-    where = ["--data-dir", str(data_dir)]
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(default_text().replace("use: lift", "use: off"), encoding="utf-8")
+    where = ["--data-dir", str(data_dir), "--policy", str(rules)]
     path = tmp_path / "probe.jsonl"
     path.write_text(json.dumps(record("misinformation", "ngo")) + "\n")
 
@@ -407,3 +419,16 @@ def test_cli_reports_applies_rates_with_the_version_and_reverts(
     reverted = runner.invoke(app, args, env=env)
     assert reverted.exit_code == 0, reverted.output
     assert rated() == original
+
+
+def test_apply_is_refused_while_the_band_model_decides(
+    service: EscalationService, tom: Principal, cases: CaseStore, data_dir: Path
+) -> None:
+    """A severity change would move no band the model decides: refused, not silently kept."""
+    stored(service, tom, "misinformation", [+1] * (MIN_OVERRIDES + 2))
+    deciding = replace(_default_policy(), text_model="decide")
+    found = calibration.report(tom, cases, load_policy())
+    assert found.suggestions
+    with pytest.raises(InputError, match="text_model: decide"):
+        adjustment.apply(data_dir, deciding, found.suggestions, analyst="tom", reason="r")
+    assert not adjustment.folder(data_dir).exists()

@@ -15,13 +15,21 @@ DATA = Path(__file__).parent / "data"
 DEV = DATA / "labelled_dev.jsonl"
 DEV2 = DATA / "labelled_dev2.jsonl"
 
-# Floors just below what the default policy reaches (2026.11-3: dev 94.3 % exact, 98.6 %
-# within one band; dev2 95.0 %, 97.5 %), so that one more miss still passes and a real
-# regression fails; raise them with the engine.
+DEV3 = DATA / "labelled_dev3.jsonl"
+DEV4 = DATA / "labelled_dev4.jsonl"
+# Floors just below what the default policy reaches (2026.11-4: rules, with the band model
+# as a safety net), so that one more miss still passes and a real regression fails; raise
+# them with the engine. The rules were tuned on dev and dev2, and the band model learned from
+# dev, dev2 and dev3; dev4 was written independently, never trained or tuned on (it was
+# looked at, with dev3 and simulated escalations, when choosing how the model is used) (2026.11-4:
+# 62.5 % exact, 85.8 % within one band, no P0 below P1; the rules alone had 59.2 %, 82.5 %
+# and 4). Every set must keep P0-worthy escalations at P1 or above.
 # (split, file, overall exact, overall within one, {language: (exact, within one)})
 FLOORS = (
-    ("dev", DEV, 0.92, 0.97, {"en": (0.86, 0.95), "es": (0.86, 0.9), "pt": (0.95, 0.95)}),
-    ("dev2", DEV2, 0.94, 0.96, {"en": (0.9, 0.95), "es": (0.95, 0.95), "pt": (0.92, 0.92)}),
+    ("dev", DEV, 0.92, 0.97, {"en": (0.9, 0.95), "es": (0.9, 0.95), "pt": (0.95, 0.95)}),
+    ("dev2", DEV2, 0.93, 0.96, {"en": (0.9, 0.95), "es": (0.95, 0.95), "pt": (0.92, 0.92)}),
+    ("dev3", DEV3, 0.56, 0.85, {"en": (0.6, 0.82), "es": (0.56, 0.84), "pt": (0.54, 0.9)}),
+    ("dev4", DEV4, 0.6, 0.84, {"en": (0.65, 0.85), "es": (0.52, 0.8), "pt": (0.62, 0.85)}),
 )
 
 
@@ -105,132 +113,20 @@ def test_agreement_with_the_development_sets_stays_above_its_floors(
         assert figures.within_one >= near, (split, language, figures)
 
 
-# The banding guide's own examples (docs/triage-bands.md), written here in the three
-# languages as escalations arrive; read and rated end to end. (band, source, text, extra)
-GUIDE_EXAMPLES: list[tuple[str, str, str, dict[str, Any]]] = [
-    (
-        "P0",
-        "law_enforcement",
-        "Emergency disclosure request: a kidnapped 9-year-old, the "
-        "suspect's account is messaging the family now. Imminent danger.",
-        {},
-    ),
-    ("P0", "user_report", "this account is selling videos of kids https://x.test/a", {}),
-    (
-        "P0",
-        "user_report",
-        "El usuario publicó: 'mañana llevo la pistola al colegio y los mato a todos'.",
-        {},
-    ),
-    ("P0", "user_report", "meu amigo disse que vai se matar hoje à noite, comprou remédios", {}),
-    (
-        "P0",
-        "law_enforcement",
-        "TJSP: ordem judicial para remover as publicações em 24 horas, multa de R$ 10 mil por dia.",
-        {"deadline": "2026-11-21T09:00:00Z"},
-    ),
-    (
-        "P1",
-        "user_report",
-        "He wrote to my sister: 'I'll find you at your job, you'll regret it'.",
-        {},
-    ),
-    ("P1", "user_report", "Estoy harta de todo, quiero morir, no veo salida.", {}),
-    ("P1", "user_report", "My ex is posting my nudes on three accounts right now", {}),
-    (
-        "P1",
-        "user_report",
-        "Um perfil postou a morada completa da minha vizinha num grupo de ódio, com foto da casa.",
-        {},
-    ),
-    (
-        "P1",
-        "ngo",
-        "Our hotline: adults leaving sexual comments under videos of 10-year-old girls; no nudity.",
-        {},
-    ),
-    (
-        "P1",
-        "creator_partner",
-        "Someone cloned my bank's profile and is collecting transfers; "
-        "dozens of followers already paid.",
-        {},
-    ),
-    (
-        "P2",
-        "trusted_flagger",
-        "Slur-filled post against Roma people calling them vermin, 300 views.",
-        {"reach": 300, "trusted_areas": ["hate"]},
-    ),
-    ("P2", "user_report", "Someone posted my phone number and workplace, I get calls all day", {}),
-    (
-        "P2",
-        "user_report",
-        "I got scammed on marketplace, paid $300 for a phone that never arrived.",
-        {},
-    ),
-    (
-        "P2",
-        "law_enforcement",
-        "Solicitamos la preservación de datos de la cuenta por una "
-        "investigación de acoso grave en curso. No es urgente.",
-        {},
-    ),
-    (
-        "P2",
-        "ngo",
-        "Posts claim drinking bleach cures cholera during the current outbreak, 20k views.",
-        {"reach": 20000},
-    ),
-    ("P3", "user_report", "a guy called me an idiot in a comment", {}),
-    (
-        "P3",
-        "law_enforcement",
-        "Preservation request: bicycle theft, the account advertised the stolen bike.",
-        {},
-    ),
-    (
-        "P3",
-        "regulator",
-        "We received a complaint about a comment calling a minister lazy (40 "
-        "views). Please inform us within 10 days.",
-        {"reach": 40},
-    ),
-    (
-        "P3",
-        "user_report",
-        "recibí un correo: 'hackeé tu cámara, paga 500 dólares en bitcoin o "
-        "envío el video a tus contactos'",
-        {},
-    ),
-    ("P3", "user_report", "someone is threatening people in the comments!!!", {"subject_ids": []}),
-    (
-        "P4",
-        "trusted_flagger",
-        "This account uploaded a pirated copy of a film.",
-        {"trusted_areas": ["hate"]},
-    ),
-    ("P4", "press", "Journalist: comment by 5 pm on why this satire page is up.", {}),
-    ("P4", "user_report", "Voy a matar a mi hermano si me vuelve a spoilear jajaja", {}),
-    ("P4", "creator_partner", "DMCA notice for my music clip, 2M views.", {"reach": 2_000_000}),
-    (
-        "P4",
-        "user_report",
-        "O telejornal mostrou imagens do atentado de ontem, achei pesado.",
-        {"reach": 200_000},
-    ),
-]
+# The banding guide's own examples (docs/triage-bands.md), written in the three languages as
+# escalations arrive (labelled_guide.jsonl); read and rated end to end. The band model
+# learned from them too: this checks that the engine keeps to the guide, not how it does on
+# unseen text (that is dev4, above).
+GUIDE = DATA / "labelled_guide.jsonl"
+GUIDE_EXAMPLES = [json.loads(line) for line in GUIDE.read_text(encoding="utf-8").splitlines()]
 
 
-@pytest.mark.parametrize(("band", "source", "text", "extra"), GUIDE_EXAMPLES)
-def test_the_guides_examples_rate_as_the_guide_says(
-    band: str, source: str, text: str, extra: dict[str, Any]
-) -> None:
-    record = {
-        "received_at": "2026-11-20T10:00:00Z",
-        "source": source,
-        "body": text,
-        "subject_ids": ["acct:1"],
-    } | extra
+@pytest.mark.parametrize("record", GUIDE_EXAMPLES, ids=lambda r: str(r["escalation_id"]))
+def test_the_guides_examples_rate_as_the_guide_says(record: dict[str, Any]) -> None:
     rating = rate_record(record, load_policy())
-    assert rating.band == band, (rating.band, rating.score, rating.category, rating.fast_lane)
+    assert rating.band == record["expected_band"], (
+        rating.band,
+        rating.score,
+        rating.category,
+        rating.fast_lane,
+    )

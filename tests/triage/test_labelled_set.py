@@ -24,6 +24,8 @@ import pytest
 DATA = Path(__file__).parent / "data"
 DEV = DATA / "labelled_dev.jsonl"
 DEV2 = DATA / "labelled_dev2.jsonl"
+DEV3 = DATA / "labelled_dev3.jsonl"
+DEV4 = DATA / "labelled_dev4.jsonl"
 HOLDOUT = DATA / "labelled_holdout.jsonl"
 
 SOURCES = frozenset(
@@ -77,7 +79,7 @@ KNOWN = frozenset(
         "trusted_areas",
     }
 )
-ID_PATTERN = re.compile(r"^(?:lab|d2)-(?P<language>en|es|pt)-\d{3}$")
+ID_PATTERN = re.compile(r"^(?:lab|d2|d3|d4)-(?P<language>en|es|pt)-\d{3}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 Record = dict[str, Any]
@@ -119,6 +121,16 @@ def dev2() -> list[Record]:
 
 
 @pytest.fixture(scope="module")
+def dev3() -> list[Record]:
+    return load(DEV3)
+
+
+@pytest.fixture(scope="module")
+def dev4() -> list[Record]:
+    return load(DEV4)
+
+
+@pytest.fixture(scope="module")
 def holdout() -> list[Record]:
     return load(HOLDOUT)
 
@@ -129,7 +141,7 @@ def everything(dev: list[Record], holdout: list[Record]) -> list[Record]:
 
 
 def test_files_are_utf8_json_lines() -> None:
-    for path in (DEV, DEV2, HOLDOUT):
+    for path in (DEV, DEV2, DEV3, DEV4, HOLDOUT):
         raw = path.read_bytes()
         text = raw.decode("utf-8")
         assert text.endswith("\n")
@@ -144,7 +156,12 @@ def test_sizes(dev: list[Record], dev2: list[Record], holdout: list[Record]) -> 
     assert len(dev) + len(holdout) >= 160
 
 
-@pytest.mark.parametrize("split", ["everything", "dev2"])
+def test_later_sets_sizes(dev3: list[Record], dev4: list[Record]) -> None:
+    assert 140 <= len(dev3) <= 160
+    assert 110 <= len(dev4) <= 130
+
+
+@pytest.mark.parametrize("split", ["everything", "dev2", "dev3", "dev4"])
 def test_fields_present_and_well_typed(split: str, request: pytest.FixtureRequest) -> None:
     for record in request.getfixturevalue(split):
         rid = record.get("escalation_id")
@@ -177,7 +194,7 @@ def test_fields_present_and_well_typed(split: str, request: pytest.FixtureReques
             assert aware(record["deadline"]) > aware(record["received_at"]), rid
 
 
-@pytest.mark.parametrize("split", ["everything", "dev2"])
+@pytest.mark.parametrize("split", ["everything", "dev2", "dev3", "dev4"])
 def test_labels_in_vocabulary(split: str, request: pytest.FixtureRequest) -> None:
     for record in request.getfixturevalue(split):
         rid = record["escalation_id"]
@@ -202,7 +219,21 @@ def test_ids_unique_and_splits_disjoint(
     assert len(set(bodies)) == len(bodies), "the same text labelled twice"
 
 
-@pytest.mark.parametrize("split", ["dev", "dev2", "holdout", "everything"])
+def test_later_sets_are_disjoint_from_every_other(
+    dev: list[Record],
+    dev2: list[Record],
+    dev3: list[Record],
+    dev4: list[Record],
+    holdout: list[Record],
+) -> None:
+    every = dev + dev2 + dev3 + dev4 + holdout
+    ids = [r["escalation_id"] for r in every]
+    assert len(set(ids)) == len(ids)
+    bodies = [r["body"] for r in every]
+    assert len(set(bodies)) == len(bodies), "the same text labelled twice"
+
+
+@pytest.mark.parametrize("split", ["dev", "dev2", "dev3", "dev4", "holdout", "everything"])
 def test_language_balance(split: str, request: pytest.FixtureRequest) -> None:
     records: list[Record] = request.getfixturevalue(split)
     counts = Counter(language_of(r) for r in records)
@@ -241,7 +272,7 @@ def test_p0_well_represented_but_not_dominant(
         assert any(r["expected_band"] == "P0" for r in records)
 
 
-@pytest.mark.parametrize("split", ["everything", "dev2"])
+@pytest.mark.parametrize("split", ["everything", "dev2", "dev3", "dev4"])
 def test_fast_lanes_consistent_with_the_guide(split: str, request: pytest.FixtureRequest) -> None:
     for record in request.getfixturevalue(split):
         rid = record["escalation_id"]
@@ -263,7 +294,7 @@ def test_fast_lanes_consistent_with_the_guide(split: str, request: pytest.Fixtur
             assert band in ("P0", "P1", "P2"), rid
 
 
-@pytest.mark.parametrize("split", ["everything", "dev2"])
+@pytest.mark.parametrize("split", ["everything", "dev2", "dev3", "dev4"])
 def test_trusted_areas_only_for_trusted_flaggers(
     split: str, request: pytest.FixtureRequest
 ) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DatabaseError
 
 from custodes.access.principal import Principal
 from custodes.audit import verify
@@ -27,6 +28,7 @@ from custodes.store.schema import (
     EscalationAttachment,
     EscalationBlob,
     EscalationBreach,
+    EscalationOverride,
     EscalationRevision,
 )
 from custodes.triage import attachments, lifecycle
@@ -481,3 +483,31 @@ def test_migration_0004_goes_down_and_up_keeping_escalations(
             row = session.get_one(Escalation, done.id)
             assert row.staff_subject_ids == [] and row.clock_causes == {}
             assert row.acknowledged_at is None  # the columns came back empty
+
+
+def test_the_database_refuses_to_rewrite_escalation_history(
+    service: EscalationService, tom: Principal, cases: CaseStore
+) -> None:
+    """Revisions, overrides and breaches are evidence: UPDATE, DELETE (and on PostgreSQL
+    TRUNCATE) are refused by the database itself, whoever connects."""
+    made, _ = service.submit(tom, record(received_at=LONG_AGO))
+    acked = lifecycle.acknowledge(service, tom, made.id, made.version)  # late: a breach
+    service.override(tom, made.id, acked.version, "P1", "police confirmed it")
+    history = (EscalationRevision, EscalationOverride, EscalationBreach)
+    before = {m.__tablename__: count(cases, m) for m in history}
+    assert all(before.values()), before
+    tried = [
+        "UPDATE escalation_revisions SET reason = 'rewritten'",
+        "DELETE FROM escalation_revisions",
+        "UPDATE escalation_overrides SET band = 'P4'",
+        "DELETE FROM escalation_overrides",
+        "UPDATE escalation_breaches SET cause = 'none'",
+        "DELETE FROM escalation_breaches",
+    ]
+    if not cases.is_sqlite:
+        tried += [f"TRUNCATE {m.__tablename__}" for m in history]
+    for statement in tried:
+        with pytest.raises(DatabaseError, match="append-only"), cases.write() as session:
+            session.execute(text(statement))
+    assert {m.__tablename__: count(cases, m) for m in history} == before
+    assert verify(cases).ok

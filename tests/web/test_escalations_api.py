@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ from custodes.store.schema import (
     EscalationRevision,
 )
 from custodes.triage import attachments
-from tests.web.conftest import Api
+from tests.web.conftest import Api, running_api
 from tests.web.world import ACTORS
 
 TRIAGE = Role.triage_analyst
@@ -362,38 +363,52 @@ def test_the_integrity_case_link_is_shown_only_to_who_may_see_the_case(api: Api)
     assert plain["staff_involved"] is False
 
 
-def test_api_intake_rates_with_the_adjustment_in_force_and_notices_a_revert(api: Api) -> None:
+def test_api_intake_rates_with_the_adjustment_in_force_and_notices_a_revert(
+    case_url: str, tmp_path: Path
+) -> None:
+    """With a configured rules-only policy (CUSTODES_TRIAGE_POLICY), an adjustment applied
+    or reverted on disk is used by the next intake without a restart."""
     from custodes.triage import adjustment
     from custodes.triage.calibration import Suggestion
-    from custodes.triage.policy import load_policy
+    from custodes.triage.policy import default_text, load_policy
 
-    base = load_policy()
-    before = post(api, record(escalation_id="adj-1", subject_ids=["acct:adj1"])).json()
-    assert before["engine"]["policy_version"] == base.version
-    category = before["category"]
-    severity = base.severity[category]
-    raised = Suggestion(
-        field=f"severity.{category}",
-        current=severity,
-        proposed=severity + 1 if severity < 5 else severity - 1,
-        base=severity,
-        ratings=20,
-        overrides=8,
-        up=8,
-        down=0,
-        p_value=0.01,
-        why="test",
-    )
-    entry = adjustment.apply(
-        api.settings.data_dir, base, [raised], analyst="lead", reason="analysts agree"
-    )
-    after = post(api, record(escalation_id="adj-2", subject_ids=["acct:adj2"])).json()
-    assert after["engine"]["policy_version"] == entry.version
-    assert any(f["name"] == "adjustment" for f in after["factors"])
-    adjustment.revert(api.settings.data_dir, base, 0, analyst="lead", reason="undo")
-    again = post(api, record(escalation_id="adj-3", subject_ids=["acct:adj3"])).json()
-    assert again["engine"]["policy_version"] == base.version
-    assert again["score"] == before["score"]
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(default_text().replace("use: lift", "use: off"), encoding="utf-8")
+    with running_api(case_url, tmp_path / "data", triage_policy=rules) as api:
+        base = load_policy(rules)
+        before = post(api, record(escalation_id="adj-1", subject_ids=["acct:adj1"])).json()
+        assert before["engine"]["policy_version"] == base.version
+        assert not any(f["name"] == "text_model" for f in before["factors"])  # rules alone
+        category = before["category"]
+        severity = base.severity[category]
+        raised = Suggestion(
+            field=f"severity.{category}",
+            current=severity,
+            proposed=severity + 1 if severity < 5 else severity - 1,
+            base=severity,
+            ratings=20,
+            overrides=8,
+            up=8,
+            down=0,
+            p_value=0.01,
+            why="test",
+        )
+        entry = adjustment.apply(
+            api.settings.data_dir, base, [raised], analyst="lead", reason="analysts agree"
+        )
+        after = post(api, record(escalation_id="adj-2", subject_ids=["acct:adj2"])).json()
+        assert after["engine"]["policy_version"] == entry.version
+        assert any(f["name"] == "adjustment" for f in after["factors"])
+        adjustment.revert(api.settings.data_dir, base, 0, analyst="lead", reason="undo")
+        again = post(api, record(escalation_id="adj-3", subject_ids=["acct:adj3"])).json()
+        assert again["engine"]["policy_version"] == base.version
+        assert again["score"] == before["score"]
+
+
+def test_the_shipped_policy_shows_the_band_models_reading(api: Api) -> None:
+    made = post(api, record(escalation_id="model-1", subject_ids=["acct:m1"])).json()
+    [factor] = [f for f in made["factors"] if f["name"] == "text_model"]
+    assert factor["input"].split()[0] in ("P0", "P1", "P2", "P3", "P4")
 
 
 def test_staff_named_in_an_escalation_appear_as_pseudonyms_unless_unmasked(api: Api) -> None:

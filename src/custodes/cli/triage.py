@@ -100,7 +100,13 @@ As = Annotated[
 ]
 PolicyFile = Annotated[
     Path | None,
-    typer.Option("--policy", exists=True, dir_okay=False, help="A triage policy YAML file."),
+    typer.Option(
+        "--policy",
+        envvar="CUSTODES_TRIAGE_POLICY",
+        exists=True,
+        dir_okay=False,
+        help="A triage policy YAML file (default: the shipped one).",
+    ),
 ]
 
 
@@ -454,3 +460,28 @@ def _emit_history(entries: list[Adjustment], active: Any, fmt: ReportFormat) -> 
     )
     if active.warning:
         typer.echo(f"warning: {active.warning}", err=True)
+
+
+@app.command("train-model")
+def train_model(
+    labels: Annotated[
+        list[Path],
+        typer.Argument(exists=True, dir_okay=False, help="Labelled .jsonl files (expected_band)."),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the model.")],
+    version: Annotated[str, typer.Option(help="The model's version, shown on ratings.")],
+) -> None:
+    """Train the band model on labelled escalations (contract §1.6 fields plus
+    expected_band) and write it; a policy uses it with `text_model: {use: decide, file: ...}`.
+
+    Measure it on a labelled set it did not learn from before putting it in a policy."""
+    from custodes.triage.band_model import save_model
+    from custodes.triage.band_training import read_labelled, train
+
+    records, sources = read_labelled(labels)
+    model = train(records, version=version, trained_on=sources)
+    save_model(model, out)
+    typer.echo(
+        f"{out}: {len(model.vocabulary)} terms, {len(records)} escalations "
+        f"from {', '.join(s['file'] for s in sources)}"
+    )

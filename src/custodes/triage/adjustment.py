@@ -399,6 +399,12 @@ def apply(
     in ``store`` when one is given)."""
     if not suggestions:
         raise InputError("nothing to apply: the overrides so far suggest no change")
+    if base.text_model == "decide":  # the change would move no band: refuse, never silent
+        raise InputError(
+            "this policy lets the band model decide the band (text_model: decide), so a "
+            "severity or credibility change would move no band; retrain the model with the "
+            "analysts' bands (custodes triage train-model) or use text_model: advise or off"
+        )
     current = active_policy(data_dir, base)
     changes = {c.field: c for c in (current.entry.changes if current.entry else ())}
     for s in suggestions:

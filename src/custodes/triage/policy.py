@@ -380,6 +380,12 @@ class Policy:
     # A learned adjustment in force (custodes.triage.calibration), named on every rating so
     # that it is never silent; never read from or written to the policy file itself.
     adjustment: str | None = None
+    # The learned band model (custodes.triage.band_model): "lift" raises a rating of P2 or
+    # lower to P1 when the model reads P0 or P1 (a safety net), "decide" lets it set the band
+    # (fast lanes and floors still raise it), "advise" shows its opinion only, "off" omits it.
+    text_model: str = "off"
+    text_model_file: str = "builtin"  # or a model file written by `custodes triage train-model`
+    text_model_min_words: int = 10  # the model acts only on texts at least this long
     file: str | None = field(default=None, compare=False)
 
     def band_of(self, score: float) -> str:
@@ -416,6 +422,11 @@ class Policy:
             "fast_lanes": [lane.to_dict() for lane in self.fast_lanes],
             "floors": [floor.to_dict() for floor in self.floors],
             "caps": [cap.to_dict() for cap in self.caps],
+            "text_model": {
+                "use": self.text_model,
+                "file": self.text_model_file,
+                "min_words": self.text_model_min_words,
+            },
             "flags": [f.to_dict() for f in self.flags],
             "regions": {k: list(v) for k, v in self.regions.items()},
             "routing": {

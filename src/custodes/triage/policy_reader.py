@@ -62,6 +62,7 @@ def read_policy(data: Any, file: str | Path | None = None) -> Policy:
 
 # --------------------------------------------------------------------------- reading
 
+TEXT_MODEL_USES: Final = ("lift", "decide", "advise", "off")
 _TOP: Final = (
     "version",
     "description",
@@ -74,6 +75,7 @@ _TOP: Final = (
     "fast_lanes",
     "floors",
     "caps",
+    "text_model",
     "flags",
     "regions",
     "routing",
@@ -285,6 +287,7 @@ def _read_policy(r: _Reader, data: Any) -> Policy | None:
     forms = tuple(_read_form(r, item, path) for item, path in r.items(data, "forms", ""))
     _unique(r, data, "forms", [form.name for form in forms])
     flags = tuple(_read_flag(r, item, path) for item, path in r.items(data, "flags", ""))
+    use, model_file, min_words = _read_text_model(r, data)
     routes = tuple(
         _read_route(r, item, path, regions, lanes)
         for item, path in r.items(routing, "rules", "routing")
@@ -307,8 +310,32 @@ def _read_policy(r: _Reader, data: Any) -> Policy | None:
         forms=forms,
         caps=caps,
         floors=floors,
+        text_model=use,
+        text_model_file=model_file,
+        text_model_min_words=min_words,
         file=r.file,
     )
+
+
+def _read_text_model(r: _Reader, data: Mapping[str, Any]) -> tuple[str, str, int]:
+    """How the learned band model is used, and which file (checked now, so a policy naming
+    a missing or broken model fails when it is loaded, not at the first rating)."""
+    if "text_model" not in data:
+        return "off", "builtin", 10
+    section = r.mapping(data, "text_model", "", ("use", "file", "min_words"))
+    min_words = int(r.number(section, "min_words", "text_model", 1, 1000, default=10))
+    use = r.text(section, "use", "text_model", choices=TEXT_MODEL_USES, default="off")
+    file = r.text(section, "file", "text_model", default="builtin")
+    if file != "builtin":
+        from custodes.triage.band_model import BandModelError, load_model
+
+        base = Path(r.file).parent if r.file and not r.file.startswith("<") else Path.cwd()
+        try:
+            load_model(base / file)
+        except BandModelError as exc:
+            r.problem(str(exc), section, "file", "text_model.file")
+        file = str(base / file)
+    return use or "off", file or "builtin", min_words
 
 
 def _read_severity(r: _Reader, data: Mapping[str, Any]) -> dict[str, int]:

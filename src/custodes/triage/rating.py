@@ -40,9 +40,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Final
 
 from custodes.model.vocabulary import BANDS, ESCALATION_CATEGORIES
+from custodes.triage.band_model import BandModel, Opinion, builtin_model, load_model
 from custodes.triage.escalation import EscalationInput
 from custodes.triage.policy import FastLane, Form, Policy
 from custodes.triage.reading import TextReading
@@ -60,6 +62,7 @@ EVIDENCE_LEAST: Final = 0.5
 # not merely named by a weak word ("campaign", "raid", 0.4): an election campaign is not one.
 CUE_LEAST: Final = 0.5
 _STEP: Final = 0.01  # the ceiling holds a score this far below the next band's threshold
+PLACE: Final = 0.2  # where in its band a deciding band model puts the score (see _place)
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,19 @@ def rate(
     factors.append(Factor("modifier_cap", f"modifiers {raw:g}, capped at {cap:g}", over))
 
     total = _total(factors)
+    opinion = _opinion(e, policy)
+    decides = (
+        opinion is not None
+        and policy.text_model == "decide"
+        and opinion.words >= policy.text_model_min_words
+    )
+    if decides:
+        assert opinion is not None
+        # The model reads words, not reach, minors, repeats or clusters: the (capped)
+        # modifiers still count on top of the band it reads, as they do on the rules' score.
+        placed = _place(policy, opinion) + min(raw, cap) - total
+        factors.append(Factor("text_model", opinion.describe(), _r(placed)))
+        total = _total(factors)
     lift = 0.0
     if lane is not None and BANDS.index(lane.band) < BANDS.index(policy.band_of(total)):
         lift = _r(_threshold(policy, lane.band) - total)
@@ -155,8 +171,12 @@ def rate(
         raised = _r(_threshold(policy, floor.band) - total)
     factors.append(Factor("floor", floor.name if floor else "none", raised))
     total = _total(factors)
-    held_by = _bound(policy.caps, e, reading, context, category, credibility, strictest=True)
+    held_by = None
+    if not decides:  # caps bound the arithmetic; a deciding model is bounded by lanes only
+        held_by = _bound(policy.caps, e, reading, context, category, credibility, strictest=True)
     top = BANDS[1] if held_by is None else held_by.band  # the most urgent band allowed
+    if decides and opinion is not None and opinion.band == BANDS[0]:
+        top = BANDS[0]
     for bound in (lane, floor):  # a more urgent lane or floor is never held down by a cap
         if bound is not None and BANDS.index(bound.band) < BANDS.index(top):
             top = bound.band
@@ -165,11 +185,15 @@ def rate(
         limit = _threshold(policy, BANDS[BANDS.index(top) - 1]) - _STEP
     held = _r(min(0.0, limit - total))
     reason = f"at most {limit:g}"
-    if top == BANDS[1] and (lane is None or lane.band != BANDS[0]):
+    if top == BANDS[0]:
+        pass
+    elif top == BANDS[1] and (lane is None or lane.band != BANDS[0]):
         reason += " (no P0 lane)"
     elif top != BANDS[0]:
         reason += f" ({held_by.name if held_by else 'cap'}: {top} at most)"
     factors.append(Factor("ceiling", reason, held))
+    if opinion is not None and not decides:
+        factors.append(_second_opinion(policy, opinion, _total(factors)))
     if policy.adjustment:  # its effect is in severity/credibility; named, adding nothing
         factors.append(Factor("adjustment", policy.adjustment, 0.0))
 
@@ -213,6 +237,47 @@ def rate(
         policy_version=policy.version,
         schedule=plan,
     )
+
+
+def _opinion(e: EscalationInput, policy: Policy) -> Opinion | None:
+    if policy.text_model == "off":
+        return None
+    if policy.text_model_file == "builtin":
+        return builtin_model().opinion(e.text, e.source)
+    return _model_file(policy.text_model_file).opinion(e.text, e.source)
+
+
+@cache
+def _model_file(path: str) -> BandModel:
+    return load_model(path)
+
+
+def _second_opinion(policy: Policy, opinion: Opinion, total: float) -> Factor:
+    """The model's reading as a factor: with ``lift``, a rating of P2 or lower goes up to P1
+    when the model reads the text as P0 or P1 (the safety net: it never lowers a band, and
+    P0 stays the fast lanes' to give); otherwise shown, adding nothing."""
+    said = opinion.describe()
+    if policy.text_model != "lift":
+        return Factor("text_model", said, 0.0)
+    if opinion.words < policy.text_model_min_words:
+        return Factor("text_model", f"{said}; {opinion.words} words, too few to act on", 0.0)
+    urgent = BANDS.index(opinion.band) <= 1
+    if not urgent or BANDS.index(policy.band_of(total)) <= 1:
+        return Factor("text_model", said, 0.0)
+    return Factor(
+        "text_model", f"{said}; lifts to {BANDS[1]}", _r(_threshold(policy, BANDS[1]) - total)
+    )
+
+
+def _place(policy: Policy, opinion: Opinion) -> float:
+    """The score where the model's band begins, plus a fifth of the band, so that only
+    modifiers of some size (reach in the hundreds of thousands, a minor) lift it a band.
+    (Placing it by the model's confidence let 20k views lift a confident P2 to P1, against
+    the banding guide's own example, and agreed no better on unseen escalations.)"""
+    i = BANDS.index(opinion.band)
+    low = _threshold(policy, opinion.band) if i < len(BANDS) - 1 else 0.0
+    high = 100.0 if i == 0 else _threshold(policy, BANDS[i - 1]) - _STEP
+    return low + (high - low) * PLACE
 
 
 def _r(value: float) -> float:

@@ -48,22 +48,27 @@ CanReadEscalations = Annotated[Principal, require(P.escalation_read)]
 CanManageEscalations = Annotated[Principal, require(P.escalation_manage)]
 
 
-@functools.cache
-def _base_policy() -> Policy:
-    """The shipped triage policy, parsed once per process (not per request)."""
-    return load_policy()
+@functools.lru_cache(maxsize=4)
+def _base_policy(path: pathlib.Path | None) -> Policy:
+    """The configured triage policy (``CUSTODES_TRIAGE_POLICY``) or the shipped one,
+    parsed once per process (not per request)."""
+    return load_policy(path)
 
 
 @functools.lru_cache(maxsize=4)
-def _policy_with(data_dir: pathlib.Path, newest: tuple[str, int] | None) -> Policy:
+def _policy_with(
+    data_dir: pathlib.Path, path: pathlib.Path | None, newest: tuple[str, int] | None
+) -> Policy:
     """The policy in force for one state of the adjustment folder (``newest`` keys it)."""
-    return adjustment.active_policy(data_dir, _base_policy()).policy
+    return adjustment.active_policy(data_dir, _base_policy(path)).policy
 
 
 def _policy(settings: Settings) -> Policy:
-    """The policy the CLI would rate with too: the shipped one with the learned adjustment
-    in force laid over it (``custodes triage calibrate --apply``), re-read when it changes."""
-    return _policy_with(settings.data_dir, adjustment.newest_file(settings.data_dir))
+    """The policy the CLI would rate with too: the configured one with the learned
+    adjustment in force laid over it (``custodes triage calibrate --apply``), re-read when
+    it changes."""
+    newest = adjustment.newest_file(settings.data_dir)
+    return _policy_with(settings.data_dir, settings.triage_policy, newest)
 
 
 # One short text per language the reader knows: reading them loads its lexicons and the
