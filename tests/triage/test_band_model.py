@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from custodes.cli.app import app
@@ -324,3 +326,13 @@ def test_a_text_too_short_for_a_bag_of_words_is_not_acted_on() -> None:
     factor = next(f for f in rating.factors if f.name == "text_model")
     assert factor.contribution == 0.0 and "6 words, too few to act on" in factor.input
     assert rating.band == rate_record(row, replace(policy, text_model="off")).band
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=400), source=st.sampled_from([None, "press", "user_report", "x"]))
+def test_any_text_gets_a_well_formed_opinion(text: str, source: str | None) -> None:
+    opinion = builtin_model().opinion(text, source)
+    assert sum(opinion.probabilities.values()) == pytest.approx(1.0)
+    assert opinion.band in opinion.probabilities
+    assert all(0.0 <= p <= 1.0 for p in opinion.probabilities.values())
+    assert opinion.words >= 0 and len(opinion.terms) <= 5
