@@ -95,6 +95,8 @@ def test_queue_filters_and_pages(site: Api, monkeypatch: pytest.MonkeyPatch) -> 
     assert f'<option value="{route}" selected>' in by_route
     assert "No escalations match." in client.get("/escalations?status=resolved").text
     assert client.get("/escalations?band=P9").status_code == 400
+    for nothing in ("/escalations/abc", "/escalations/0", "/escalations/99999999999999999999"):
+        assert client.get(nothing).status_code == 404, nothing
     assert 'href="/escalations/new"' not in by_band  # a lead reads, does not submit
     monkeypatch.setattr(pages, "PAGE_SIZE", 2)
     first = client.get("/escalations").text

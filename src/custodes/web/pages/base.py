@@ -281,8 +281,11 @@ class PageRoute(APIRoute):
                 return error_page(request, 422, str(exc))
             except RateLimitedError:
                 return error_page(request, 429)
-            except RequestValidationError:
-                return error_page(request, 400)
+            except RequestValidationError as exc:
+                # A path that cannot name anything (/escalations/abc) is a page that does
+                # not exist; a bad query or form value is a bad request.
+                named = all(str(e.get("loc", ("",))[0]) == "path" for e in exc.errors())
+                return error_page(request, 404 if named else 400)
             except HTTPException as exc:
                 return error_page(request, exc.status_code)
 
