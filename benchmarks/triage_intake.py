@@ -41,6 +41,7 @@ WORK = ROOT / ".data"
 DATA = ROOT.parent / "tests" / "triage" / "data"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_SCHEMA = "bench_intake"
+PG_APP = "custodes-bench-intake"  # names the server's connections, to count their CPU
 FIELDS = (
     "source",
     "title",
@@ -106,7 +107,7 @@ def _setup(database: str) -> tuple[str, Path]:
         conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE"))
         conn.execute(sa.text(f"CREATE SCHEMA {PG_SCHEMA}"))
     engine.dispose()
-    return f"{PG_URL}?options=-csearch_path%3D{PG_SCHEMA}", data
+    return f"{PG_URL}?options=-csearch_path%3D{PG_SCHEMA}&application_name={PG_APP}", data
 
 
 def _token(url: str) -> str:
@@ -140,7 +141,7 @@ def _wait_ready(base: str, log: Path, workers: int, seconds: float = 120) -> Non
     raise SystemExit(f"the server at {base} did not come up")
 
 
-def _tree_cpu(pid: int) -> float:
+def _tree_cpu(pid: int, *, children: bool = True) -> float:
     """CPU seconds (user + system) of a process and its descendants, from Linux's /proc: the
     server's cost per request, which — unlike its rate — the machine's other load barely
     changes."""
@@ -151,11 +152,40 @@ def _tree_cpu(pid: int) -> float:
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / tick
+            if not children:
+                continue
             for task in Path(f"/proc/{current}/task").iterdir():
                 todo.extend(int(c) for c in (task / "children").read_text().split())
         except (FileNotFoundError, ProcessLookupError):
             continue
     return total
+
+
+def _workers_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of each direct child of the server (its workers with ``--workers N``)."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            out[int(child)] = _tree_cpu(int(child))
+    return out
+
+
+def _backends_cpu(database: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving the benchmark's server (by application
+    name; the server is local, so its processes are in /proc). What each request costs the
+    database, which the server's own CPU leaves out; 0 on SQLite (in-process there)."""
+    if database != "postgresql":
+        return 0.0
+    engine = sa.create_engine(PG_URL)
+    try:
+        with engine.connect() as conn:
+            pids = conn.execute(
+                sa.text("SELECT pid FROM pg_stat_activity WHERE application_name = :app"),
+                {"app": PG_APP},
+            ).scalars()
+            return sum(_tree_cpu(pid, children=False) for pid in pids)
+    finally:
+        engine.dispose()
 
 
 def _wrk(base: str, script: Path, connections: int, seconds: float) -> dict[str, Any]:
@@ -221,11 +251,18 @@ def run(database: str, workers: int, connections: int, seconds: float) -> dict[s
                 LUA % {"bodies": bodies, "prefix": phase[0], "token": token}, encoding="utf-8"
             )
             load_before, server_before = os.getloadavg()[0], _tree_cpu(server.pid)
+            workers_before = _workers_cpu(server.pid)
+            db_before = _backends_cpu(database)
             wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
             measured = _wrk(base, script, connections, secs)
             if phase == "measured":
                 wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 server_cpu = _tree_cpu(server.pid) - server_before
+                split = [
+                    round(cpu - workers_before.get(pid, 0.0), 2)
+                    for pid, cpu in sorted(_workers_cpu(server.pid).items())
+                ]
+                db_cpu = _backends_cpu(database) - db_before
                 wrk_cpu = (wrk_after.ru_utime + wrk_after.ru_stime) - (
                     wrk_before.ru_utime + wrk_before.ru_stime
                 )
@@ -233,6 +270,10 @@ def run(database: str, workers: int, connections: int, seconds: float) -> dict[s
                 done = max(1, measured.get("requests", 0))
                 result |= {
                     "server_cpu_ms_per_request": round(server_cpu * 1000 / done, 2),
+                    # CPU seconds of each worker: how the kernel spread the connections
+                    # (SO_REUSEPORT hashes them), the largest cause of run-to-run spread.
+                    "worker_cpu_s": split,
+                    "database_cpu_ms_per_request": round(db_cpu * 1000 / done, 2),
                     "wrk_cpu_ms_per_request": round(wrk_cpu * 1000 / done, 2),
                     "load_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
                 }

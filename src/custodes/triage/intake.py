@@ -20,6 +20,10 @@ bad input, a stale version or a lost race stores nothing at all.
 * **Staff.** Subjects that are staff members flag the escalation ``staff_involved`` and link
   it to their open integrity case (``custodes.triage.staff``); status moves and attachments
   live in ``triage.lifecycle`` and ``triage.attachments``.
+* **Concurrent writers (PostgreSQL).** Intakes sharing a key (a subject id, a URL) queue on a
+  lock per key before their first look, so each counts and re-rates the ones before it;
+  audit rows are written last, with the commit (``audit.chain.deferred``), so the chain's
+  head — which every audited write locks to its commit — is held as briefly as it can be.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from custodes.access.principal import Principal
 from custodes.access.roles import Permission
-from custodes.audit import append
+from custodes.audit import chain
 from custodes.clock import utc_now_aware
 from custodes.config import Settings, load_settings
 from custodes.errors import ConflictError, InputError, NotFoundError
@@ -69,6 +73,8 @@ from custodes.triage.rows import (
     _ADD_REVISION,
     _ESCALATIONS,
     _KEYS,
+    _OPEN,
+    MAX_RERATE,
     _apply_rating,
     _aware,
     _brief,
@@ -87,6 +93,7 @@ from custodes.triage.rows import (
     _stored_input,
     _stored_keys,
     _summary,
+    _write_new,
     derived_id,
     keys_of,
     utc,
@@ -104,9 +111,7 @@ from custodes.triage.views import (
 
 MAX_LIMIT: Final = 500
 MAX_REASON: Final = 10_000
-MAX_RERATE: Final = 100  # open escalations re-rated when one they share a key with changes
 MAX_REACH: Final = 2**63 - 1
-_OPEN: Final = tuple(s.value for s in EscalationStatus if s is not EscalationStatus.resolved)
 # The stored fields a rating writes, compared to tell whether a re-rating changed anything.
 
 # Core tables for the statements on the intake path. Why not the ORM there: a new
@@ -309,10 +314,14 @@ class EscalationService:
         audit rows; then the re-rating of related escalations. The detail is built from what
         was written, not read back (and after the commit: see ``_Written``).
 
+        On PostgreSQL all of it is one statement when nothing is to be re-rated (the first
+        look found no related escalation: ``rows._write_new``), with the audit rows linked
+        to the chain in it, so the chain's head is locked for that statement's end and the
+        commit only.
+
         What it stores is what the ORM path stored, to the ``version``: there, recording the
         staff subjects and then the case link were two more writes of the new row (version 2,
         then 3); they still count."""
-        conn = session.connection()
         now = utc_now_aware()
         rating = rate(e, reading, look.context, self.policy)
         staff_ids = look.staff
@@ -330,25 +339,47 @@ class EscalationService:
             "version": 1 + bool(staff_ids) + (case_id is not None),
         }
         fields["sla_due_at"] = fields["engine_sla_due_at"]
-        made = conn.execute(_ADD_ESCALATION, fields).inserted_primary_key
-        assert made is not None
-        pk = int(made[0])
-        row_ = Escalation(id=pk, override_band=None, **fields)  # transient: a view of the row
-        if keys:
-            conn.execute(
-                _ADD_KEYS,
-                [{"escalation_pk": pk, "key": k, "kind": kind} for k, kind in keys.items()],
-            )
+        pg = look.related is not None  # PostgreSQL: the first look drew the id, found related
+        if pg:
+            assert look.new_pk is not None
+            fields["id"] = look.new_pk
+        row_ = Escalation(override_band=None, **fields)  # transient: a view of the row
         user = principal.username
         revisions: list[tuple[int, str, dict[str, Any]]] = [
             (1, "intake", {}),
             (2, "rating", _rating_changes({}, row_)),
         ]
+        if pg:
+            self._audit(session, principal, "escalation.create", row_, _brief(row_))
+            if case_id is not None:
+                self._audit(session, principal, "escalation.link", row_, {"case_id": case_id})
+        written = _Written(
+            row_,
+            self._mask(session, principal, row_),
+            [(seq, now, user, kind, changes) for seq, kind, changes in revisions],
+            staff.linked_case(session, principal, row_),
+        )
+        if pg:
+            related = look.related or []
+            _write_new(session, fields, keys, revisions, actor=user, at=now, audited=not related)
+            if related:  # rare: re-rated with the ORM; the audit rows follow, sealed last
+                self._rerate_related(session, principal, row_, keys, now, related)
+            session.flush()
+            return written
+        conn = session.connection()
+        made = conn.execute(_ADD_ESCALATION, fields).inserted_primary_key
+        assert made is not None
+        row_.id = int(made[0])
+        if keys:
+            conn.execute(
+                _ADD_KEYS,
+                [{"escalation_pk": row_.id, "key": k, "kind": kind} for k, kind in keys.items()],
+            )
         conn.execute(
             _ADD_REVISION,
             [
                 {
-                    "escalation_pk": pk,
+                    "escalation_pk": row_.id,
                     "seq": seq,
                     "at": now,
                     "actor": user,
@@ -363,17 +394,11 @@ class EscalationService:
         if case_id is not None:
             self._audit(session, principal, "escalation.link", row_, {"case_id": case_id})
         # On SQLite no other writer runs inside this transaction: when no other escalation
-        # shares a key (cluster 1), none can be re-rated, and asking again is skipped. On
-        # PostgreSQL another may have committed since the first look, so it is asked.
-        if look.context.cluster_size > 1 or not self.store.is_sqlite:
+        # shares a key (cluster 1), none can be re-rated, and asking again is skipped.
+        if look.context.cluster_size > 1:
             self._rerate_related(session, principal, row_, keys, now)
         session.flush()
-        return _Written(
-            row_,
-            self._mask(session, principal, row_),
-            [(seq, now, user, kind, changes) for seq, kind, changes in revisions],
-            staff.linked_case(session, principal, row_),
-        )
+        return written
 
     def override(
         self, principal: Principal, escalation_pk: int, version: int, band: str, reason: str
@@ -516,7 +541,10 @@ class EscalationService:
         # would need a second writer, which SQLite makes wait for this one.
         _ = self.pseudonyms
         try:
-            with self.store.write() as session:
+            # Audit rows are written last (``chain.deferred``), with the commit: the chain's
+            # head is locked from the first audit write to the commit, and every other
+            # audited writer waits meanwhile.
+            with self.store.write() as session, chain.deferred(session, last=True):
                 yield session
         except StaleDataError as exc:
             raise ConflictError("the escalation changed meanwhile; send it again") from exc
@@ -587,14 +615,16 @@ class EscalationService:
         row_: Escalation,
         keys: Mapping[str, str],
         now: datetime,
+        ids: list[int] | None = None,
     ) -> None:
-        """Open escalations sharing a key with ``row_`` have a new cluster: re-rate them."""
+        """Open escalations sharing a key with ``row_`` have a new cluster: re-rate them
+        (``ids``: as the first look found them, the most recent first; else asked here)."""
         if not keys:
             return
         # Usually there are none: asked in Core, and only those found are loaded as objects.
-        ids = list(
-            _flushed(session).execute(_RELATED, {"keys": list(keys), "pk": row_.id}).scalars()
-        )
+        if ids is None:
+            params = {"keys": list(keys), "pk": row_.id}
+            ids = list(_flushed(session).execute(_RELATED, params).scalars())
         if not ids:
             return
         loaded = {
@@ -629,7 +659,7 @@ class EscalationService:
         *,
         reason: str = "",
     ) -> None:
-        append(
+        chain.defer(
             session,
             actor=principal.username,
             action=action,
